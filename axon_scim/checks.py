@@ -1,0 +1,1 @@
+"""System checks of axon_scim (ids axon_scim.E001 ...)."""

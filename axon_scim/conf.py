@@ -1,0 +1,63 @@
+"""The ``AXON_SCIM`` settings dict: every default in one place, read through ``scim_settings``.
+
+    AXON_SCIM = {"MAX_PAGE_SIZE": 500, "ADAPTER": "myportal.scim.Adapter"}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # The adapter class that maps SCIM users onto portal accounts (axon_scim.adapter).
+    "ADAPTER": "axon_scim.adapter.AccountAdapter",
+    # Page sizes of list and search responses (RFC 7644 section 3.4.2.4).
+    "DEFAULT_PAGE_SIZE": 100,
+    "MAX_PAGE_SIZE": 1000,
+    # Requests with larger bodies answer 413 before they are parsed.
+    "MAX_REQUEST_BYTES": 4 * 1024 * 1024,
+    # Most operations one PATCH request may carry.
+    "MAX_PATCH_OPERATIONS": 1000,
+    # Secrets start with this, so secret scanners can recognise leaked tokens.
+    "TOKEN_PREFIX": "axscim_",
+    # False: SCIM ``password`` values are accepted and dropped (accounts sign in
+    # through SSO). True: the adapter sets the portal password from them.
+    "STORE_PASSWORD": False,
+}
+
+IMPORT_STRINGS = {"ADAPTER"}
+
+
+class ScimSettings:
+    """Attribute access to ``settings.AXON_SCIM`` with defaults; reloads when tests change it."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid axon_scim setting: {name!r}")
+        if name not in self._cache:
+            user = getattr(settings, "AXON_SCIM", None) or {}
+            value = user.get(name, DEFAULTS[name])
+            if name in IMPORT_STRINGS and isinstance(value, str):
+                value = import_string(value)
+            self._cache[name] = value
+        return self._cache[name]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+scim_settings = ScimSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "AXON_SCIM":
+        scim_settings.reload()
+
+
+setting_changed.connect(_reload)

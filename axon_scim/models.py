@@ -1,0 +1,314 @@
+"""Tenants, SCIM users and groups, memberships, tokens and audit events.
+
+Every tenant table carries ``organization`` and every unique constraint or
+index that is not global leads with it, so the schema can be distributed by
+organization (Citus) and no query ever needs rows of two organizations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+
+
+class Organization(models.Model):
+    """A tenant: one customer of the portal, reached through its own SCIM tokens."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    created = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = [("configure_sso", "Configure SSO and SCIM (sso:configure)")]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_tenant(self, organization: Organization | int) -> TenantQuerySet:
+        """Rows of one organization only: the single place SCIM reads are scoped.
+
+        Security-critical: every SCIM view starts from this method with the
+        organization of the bearer token, so a token of one organization can
+        never read or change rows of another.
+        """
+        org_id = organization if isinstance(organization, int) else organization.pk
+        return self.filter(organization_id=org_id)
+
+
+class ScimUser(models.Model):
+    """A SCIM User of one organization, linked to a portal account through the adapter.
+
+    Attributes that filters and sorting use are real columns; the
+    multi-valued ones are ``ScimUserValue`` rows.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scim_user",
+    )
+    user_name = models.CharField(max_length=255)
+    # Lower-cased copy behind the per-organization unique constraint and the
+    # index that ``userName eq`` uses (RFC 7643: userName is caseExact false).
+    user_name_lower = models.CharField(max_length=255, editable=False)
+    external_id = models.CharField(max_length=255, blank=True, null=True)
+    active = models.BooleanField(default=True)
+    display_name = models.CharField(max_length=255, blank=True, default="")
+    nick_name = models.CharField(max_length=255, blank=True, default="")
+    profile_url = models.CharField(max_length=1024, blank=True, default="")
+    title = models.CharField(max_length=255, blank=True, default="")
+    user_type = models.CharField(max_length=255, blank=True, default="")
+    preferred_language = models.CharField(max_length=64, blank=True, default="")
+    locale = models.CharField(max_length=64, blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    name_formatted = models.CharField(max_length=512, blank=True, default="")
+    name_family = models.CharField(max_length=255, blank=True, default="")
+    name_given = models.CharField(max_length=255, blank=True, default="")
+    name_middle = models.CharField(max_length=255, blank=True, default="")
+    name_honorific_prefix = models.CharField(max_length=64, blank=True, default="")
+    name_honorific_suffix = models.CharField(max_length=64, blank=True, default="")
+    # urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
+    employee_number = models.CharField(max_length=255, blank=True, default="")
+    cost_center = models.CharField(max_length=255, blank=True, default="")
+    enterprise_organization = models.CharField(max_length=255, blank=True, default="")
+    division = models.CharField(max_length=255, blank=True, default="")
+    department = models.CharField(max_length=255, blank=True, default="")
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(default=now)
+    last_modified = models.DateTimeField(default=now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user_name_lower"], name="axon_scim_user_name_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "external_id"], name="axon_scim_user_ext_id"),
+            models.Index(fields=["organization", "created", "id"], name="axon_scim_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.user_name_lower = self.user_name.lower()
+        super().save(*args, **kwargs)
+
+
+class ScimUserValue(models.Model):
+    """One value of a multi-valued User attribute (an email, a phone number, an address ...).
+
+    Rows let ``emails[type eq "work" and value co "@x"]`` compile to a single
+    ``Exists()`` subquery on SQLite and PostgreSQL alike.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(ScimUser, on_delete=models.CASCADE, related_name="values")
+    attribute = models.CharField(max_length=32)  # "emails", "phoneNumbers", ...
+    position = models.PositiveSmallIntegerField(default=0)
+    type = models.CharField(max_length=64, blank=True, default="")
+    value = models.TextField(blank=True, default="")
+    value_lower = models.TextField(blank=True, default="", editable=False)
+    display = models.CharField(max_length=255, blank=True, default="")
+    primary = models.BooleanField(default=False)
+    # Sub-attributes beyond value/type/display/primary (addresses' streetAddress ...).
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["user_id", "attribute", "position"]
+        indexes = [
+            models.Index(
+                fields=["organization", "attribute", "value_lower"], name="axon_scim_value_lookup"
+            ),
+            models.Index(fields=["user", "attribute", "position"], name="axon_scim_value_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}: {self.value}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.value_lower = self.value.lower()
+        super().save(*args, **kwargs)
+
+
+class ScimGroup(models.Model):
+    """A SCIM Group of one organization; members are ``ScimMembership`` rows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    display_name = models.CharField(max_length=255)
+    display_name_lower = models.CharField(max_length=255, editable=False)
+    external_id = models.CharField(max_length=255, blank=True, null=True)
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(default=now)
+    last_modified = models.DateTimeField(default=now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "display_name_lower"], name="axon_scim_group_name_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "external_id"], name="axon_scim_group_ext_id"),
+            models.Index(fields=["organization", "created", "id"], name="axon_scim_group_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.display_name_lower = self.display_name.lower()
+        super().save(*args, **kwargs)
+
+
+class ScimMembership(models.Model):
+    """One member of a group: a user, or (nested) another group of the same organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        ScimUser, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    member_group = models.ForeignKey(
+        ScimGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="parent_links"
+    )
+    created = models.DateTimeField(default=now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "group", "user"], name="axon_scim_member_user_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "group", "member_group"],
+                name="axon_scim_member_group_unique",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, member_group__isnull=True)
+                    | models.Q(user__isnull=True, member_group__isnull=False)
+                ),
+                name="axon_scim_member_one_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "user"], name="axon_scim_member_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} <- {self.user_id or self.member_group_id}"
+
+
+class ScimTokenQuerySet(TenantQuerySet):
+    def usable(self) -> ScimTokenQuerySet:
+        """Tokens that are neither revoked nor expired."""
+        now = now()
+        return self.filter(revoked__isnull=True).filter(
+            models.Q(expires__isnull=True) | models.Q(expires__gt=now)
+        )
+
+
+class ScimToken(models.Model):
+    """A bearer token of one organization; only a SHA-256 hash of the secret is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    label = models.CharField(max_length=200, blank=True, default="")
+    # The first characters of the secret, shown in lists so admins can tell tokens apart.
+    prefix = models.CharField(max_length=32)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    objects = ScimTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.label})" if self.label else f"{self.prefix}…"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def is_expired(self) -> bool:
+        return self.expires is not None and self.expires <= now()
+
+    def is_usable(self) -> bool:
+        return self.revoked is None and not self.is_expired()
+
+
+class AuditEvent(models.Model):
+    """One change, written in the same transaction as the change; never updated."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    time = models.DateTimeField(default=now)
+    action = models.CharField(max_length=64)  # "user.created", "group.members_changed" ...
+    resource_type = models.CharField(max_length=32)
+    resource_id = models.CharField(max_length=64, blank=True, default="")
+    actor_token = models.ForeignKey(
+        ScimToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=255, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "time"], name="axon_scim_audit_time"),
+            models.Index(
+                fields=["organization", "resource_type", "resource_id"],
+                name="axon_scim_audit_resource",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.resource_type}/{self.resource_id}"
+
+
+__all__ = [
+    "AuditEvent",
+    "Organization",
+    "ScimGroup",
+    "ScimMembership",
+    "ScimToken",
+    "ScimUser",
+    "ScimUserValue",
+]

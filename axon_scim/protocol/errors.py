@@ -1,0 +1,164 @@
+"""SCIM errors as exceptions, each rendered as an RFC 7644 section 3.12 body.
+
+Raise a subclass anywhere below a view; one exception handler turns it into
+the error response. ``status`` is sent as a string, as the RFC's examples do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import constants as c
+
+
+class ScimError(Exception):
+    """Base class of every error answered with a SCIM error body."""
+
+    status: int = 400
+    scim_type: str | None = None
+    default_detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None, *, scim_type: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        if scim_type is not None:
+            self.scim_type = scim_type
+        super().__init__(self.detail)
+
+    def to_body(self) -> dict[str, Any]:
+        """The error as an RFC 7644 section 3.12 JSON body."""
+        body: dict[str, Any] = {"schemas": [c.ERROR], "status": str(self.status)}
+        if self.scim_type:
+            body["scimType"] = self.scim_type
+        body["detail"] = self.detail
+        return body
+
+
+class BadRequestError(ScimError):
+    """The request is malformed (400), with the scimType that says why."""
+
+    scim_type = c.SCIM_TYPE_INVALID_SYNTAX
+    default_detail = "The request body is not valid SCIM."
+
+
+class InvalidSyntaxError(BadRequestError):
+    """The body or a parameter cannot be parsed (400 invalidSyntax)."""
+
+
+class InvalidFilterError(BadRequestError):
+    """The filter is malformed or names an unknown attribute (400 invalidFilter)."""
+
+    scim_type = c.SCIM_TYPE_INVALID_FILTER
+    default_detail = "The filter is not valid."
+
+
+class InvalidPathError(BadRequestError):
+    """A PATCH path is malformed or names an unknown attribute (400 invalidPath)."""
+
+    scim_type = c.SCIM_TYPE_INVALID_PATH
+    default_detail = "The path is not valid."
+
+
+class NoTargetError(BadRequestError):
+    """A PATCH path's filter matched nothing where a target is required (400 noTarget)."""
+
+    scim_type = c.SCIM_TYPE_NO_TARGET
+    default_detail = "The path matched no value."
+
+
+class InvalidValueError(BadRequestError):
+    """A value is missing, of the wrong type or refers to nothing (400 invalidValue)."""
+
+    scim_type = c.SCIM_TYPE_INVALID_VALUE
+    default_detail = "A value is not valid."
+
+
+class MutabilityError(BadRequestError):
+    """The request changes a read-only or immutable attribute (400 mutability)."""
+
+    scim_type = c.SCIM_TYPE_MUTABILITY
+    default_detail = "The attribute cannot be changed."
+
+
+class TooManyError(BadRequestError):
+    """The query would return more results than the server will answer (400 tooMany)."""
+
+    scim_type = c.SCIM_TYPE_TOO_MANY
+    default_detail = "Too many results; narrow the filter."
+
+
+class UnauthorizedError(ScimError):
+    """No valid bearer token was presented (401)."""
+
+    status = 401
+    default_detail = "Authentication credentials were missing or invalid."
+
+
+class ForbiddenError(ScimError):
+    """The credentials are valid but may not do this (403)."""
+
+    status = 403
+    default_detail = "You may not perform this operation."
+
+
+class NotFoundError(ScimError):
+    """The resource does not exist for this organization (404)."""
+
+    status = 404
+    default_detail = "Resource not found."
+
+
+class MethodNotAllowedError(ScimError):
+    """The endpoint does not support this HTTP method (405)."""
+
+    status = 405
+    default_detail = "Method not allowed."
+
+
+class NotAcceptableError(ScimError):
+    """The client accepts no media type the server can answer with (406)."""
+
+    status = 406
+    default_detail = "The server answers only application/scim+json or application/json."
+
+
+class ConflictError(ScimError):
+    """The resource would break a uniqueness rule (409 uniqueness)."""
+
+    status = 409
+    scim_type = c.SCIM_TYPE_UNIQUENESS
+    default_detail = "A resource with this value already exists."
+
+
+class PreconditionFailedError(ScimError):
+    """The If-Match version is stale (412)."""
+
+    status = 412
+    default_detail = "The resource has changed since the version given in If-Match."
+
+
+class PayloadTooLargeError(ScimError):
+    """The request body is larger than the server accepts (413)."""
+
+    status = 413
+    default_detail = "The request body is too large."
+
+
+class UnsupportedMediaTypeError(ScimError):
+    """The request body is not application/scim+json or application/json (415)."""
+
+    status = 415
+    default_detail = "Send application/scim+json or application/json."
+
+
+class InternalError(ScimError):
+    """An unexpected failure; the detail never reveals internals (500)."""
+
+    status = 500
+    default_detail = "An internal error occurred. It has been logged."
+
+
+class NotImplementedError_(ScimError):
+    """The server does not implement this feature (501)."""
+
+    status = 501
+    default_detail = "This feature is not implemented."
