@@ -1,0 +1,66 @@
+# Developer commands of axon-scim. Needs only python3 and GNU make: every
+# target builds .venv first, and rebuilds it only when pyproject.toml changes.
+#
+#   make demo [PORT=8000] [ORG=demo]   migrate, seed, print the credentials, serve
+#   make test [PYTEST_ARGS=...]        the whole suite (DATABASE_URL selects the database)
+#   make check                         lint, typecheck, migrations-check
+
+PYTHON3 ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+ORG ?= demo
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv .venv demo test lint typecheck migrations-check check
+
+help:
+	@echo "make demo [PORT=8000]   run the demo portal with a seeded organization and SCIM token"
+	@echo "make test               run the test suite (DATABASE_URL=postgres://... for PostgreSQL)"
+	@echo "make check              lint, typecheck and migrations-check"
+	@echo "make venv               create .venv and install the project with its dev extra"
+
+venv .venv: $(STAMP)
+
+# The stamp is written last, so an interrupted install is retried next time.
+$(STAMP): pyproject.toml
+	$(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $@
+
+# seed_demo's stdout is shell assignments; capturing it in a variable first
+# (instead of eval "$(...)") lets set -e stop on a failed seed.
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	@set -e; \
+	seed="$$($(PY) manage.py seed_demo --org '$(ORG)')"; \
+	eval "$$seed"; \
+	echo; \
+	echo "SCIM base URL:  http://127.0.0.1:$(PORT)/scim/v2/"; \
+	echo "SCIM token:     $$SCIM_TOKEN"; \
+	echo "Portal login:   http://127.0.0.1:$(PORT)/accounts/login/"; \
+	echo "                username $$PORTAL_USERNAME, password $$PORTAL_PASSWORD"; \
+	echo "Organization:   $$ORG_SLUG"; \
+	echo; \
+	echo "Try:"; \
+	echo "  curl -H \"Authorization: Bearer $$SCIM_TOKEN\" http://127.0.0.1:$(PORT)/scim/v2/Users"; \
+	echo; \
+	exec $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload --insecure
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy axon_scim portal_demo
+
+migrations-check: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run --noinput
+
+check: lint typecheck migrations-check
