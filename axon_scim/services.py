@@ -8,14 +8,39 @@ signal after commit. Views and commands call these; nothing else writes.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.timezone import now
 
+from .adapter import get_adapter
 from .conf import scim_settings
-from .models import AuditEvent, Organization, ScimToken
+from .models import (
+    AuditEvent,
+    Organization,
+    ScimGroup,
+    ScimMembership,
+    ScimToken,
+    ScimUser,
+    ScimUserValue,
+)
+from .protocol.errors import ConflictError, InvalidValueError, NotFoundError
+from .protocol.etag import check_if_match, make_etag
+from .protocol.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
+from .protocol.schemas import GROUP_RESOURCE, USER_RESOURCE
+from .serializers import (
+    GroupSerializer,
+    UserChanges,
+    UserContext,
+    UserSerializer,
+    primary_email,
+    user_changes,
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +129,6 @@ def issue_token(
 
 def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
     """Revoke a token; requests presenting it fail from the next one on."""
-    from django.utils.timezone import now
-
     with transaction.atomic():
         token = ScimToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked is None:
@@ -115,3 +138,385 @@ def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
             record_event(token.organization, actor, "token.revoked", "Token", token.pk,
                          before=before, after=_token_summary(token))
     return token
+
+
+# --- Users -------------------------------------------------------------------
+
+
+def _user_snapshot(user: ScimUser) -> dict[str, Any]:
+    """The user as the audit log keeps it: its SCIM document without metadata."""
+    doc = UserSerializer("").render(user, UserContext.load([user], groups=False))
+    doc.pop("meta", None)
+    return doc
+
+
+def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
+    doc = GroupSerializer("").render(group, None)
+    doc.pop("meta", None)
+    return doc
+
+
+def parse_id(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _lock_user(organization: Organization, user_id: object) -> ScimUser:
+    """The user row, locked for the rest of the transaction; 404 for ids of other organizations."""
+    pk = parse_id(user_id)
+    user = (
+        ScimUser.objects.for_tenant(organization)
+        .select_for_update(of=("self",))
+        .select_related("manager")
+        .filter(pk=pk)
+        .first()
+        if pk
+        else None
+    )
+    if user is None:
+        raise NotFoundError(f'User "{user_id}" not found.')
+    user.organization = organization
+    return user
+
+
+def _lock_group(organization: Organization, group_id: object) -> ScimGroup:
+    """The group row, locked: concurrent member changes of one group serialize here."""
+    pk = parse_id(group_id)
+    group = (
+        ScimGroup.objects.for_tenant(organization).select_for_update().filter(pk=pk).first()
+        if pk
+        else None
+    )
+    if group is None:
+        raise NotFoundError(f'Group "{group_id}" not found.')
+    group.organization = organization
+    return group
+
+
+def _resolve_manager(organization: Organization, user: ScimUser, manager: str | None) -> None:
+    if manager is None:
+        return
+    if manager == "":
+        user.manager = None
+        return
+    pk = parse_id(manager)
+    found = ScimUser.objects.for_tenant(organization).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise InvalidValueError(f'manager "{manager}" is not a user of this organization.')
+    if user.pk == found.pk:
+        raise InvalidValueError("A user cannot be their own manager.")
+    user.manager = found
+
+
+def _write_user(organization: Organization, user: ScimUser, changes: UserChanges,
+                *, creating: bool) -> None:
+    """Store columns, value rows and the portal account of ``user`` from ``changes``."""
+    if not changes.columns["user_name"]:
+        raise InvalidValueError("userName is required.")
+    for column, value in changes.columns.items():
+        setattr(user, column, value)
+    if changes.active is not None:
+        user.active = changes.active
+    _resolve_manager(organization, user, changes.manager)
+    user.last_modified = now()
+    if creating:
+        user.save(force_insert=True)
+    else:
+        user.version += 1
+        user.save()
+        ScimUserValue.objects.filter(user=user).delete()
+    for row in changes.values:
+        row.organization = organization
+        row.user = user
+        row.value_lower = row.value.lower()
+    ScimUserValue.objects.bulk_create(changes.values)
+    adapter = get_adapter()
+    email = primary_email(changes.values)
+    if user.account_id is None:
+        user.account = adapter.create_account(user, primary_email=email, password=changes.password)
+        user.save(update_fields=["account"])
+    else:
+        adapter.update_account(user.account, user, primary_email=email, password=changes.password)
+
+
+def _unique_user_name(exc: IntegrityError, user_name: str) -> ConflictError | None:
+    text = str(exc)
+    if "axon_scim_user_name_unique" in text or "user_name_lower" in text:
+        return ConflictError(f'userName "{user_name}" is already taken in this organization.')
+    return None
+
+
+def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimUser:
+    """Provision a user from a normalized SCIM document (POST /Users)."""
+    changes = user_changes(doc)
+    user = ScimUser(organization=organization)
+    try:
+        with transaction.atomic():
+            _write_user(organization, user, changes, creating=True)
+            record_event(organization, actor, "user.created", "User", user.pk,
+                         after=_user_snapshot(user))
+    except IntegrityError as exc:
+        raise _unique_user_name(exc, user.user_name) or exc from None
+    return user
+
+
+def replace_user(organization: Organization, actor: Actor, user_id: object,
+                 doc: dict[str, Any], *, if_match: str | None = None) -> ScimUser:
+    """Replace a user with a normalized document (PUT); read-only attributes are ignored."""
+    return _update_user(organization, actor, user_id, if_match, lambda _user: doc)
+
+
+def patch_user(organization: Organization, actor: Actor, user_id: object,
+               operations: list[PatchOperation], *, if_match: str | None = None) -> ScimUser:
+    """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
+
+    def patched(user: ScimUser) -> dict[str, Any]:
+        current = UserSerializer("").render(user, UserContext.load([user]))
+        return apply_patch(current, operations, USER_RESOURCE)
+
+    return _update_user(organization, actor, user_id, if_match, patched)
+
+
+def _update_user(organization: Organization, actor: Actor, user_id: object,
+                 if_match: str | None, new_document: Any) -> ScimUser:
+    attempted = ""
+    try:
+        with transaction.atomic():
+            user = _lock_user(organization, user_id)
+            check_if_match(if_match, make_etag(user.version))
+            before = _user_snapshot(user)
+            was_active = user.active
+            changes = user_changes(new_document(user))
+            attempted = changes.columns["user_name"]
+            _write_user(organization, user, changes, creating=False)
+            after = _user_snapshot(user)
+            record_event(organization, actor, "user.updated", "User", user.pk,
+                         before=before, after=after)
+            if was_active and not user.active:
+                _deactivate(organization, actor, user)
+            elif user.active and not was_active:
+                record_event(organization, actor, "user.reactivated", "User", user.pk)
+    except IntegrityError as exc:
+        raise _unique_user_name(exc, attempted) or exc from None
+    return user
+
+
+def _deactivate(organization: Organization, actor: Actor, user: ScimUser) -> None:
+    if user.account is not None:
+        get_adapter().deactivate_account(user.account)
+    record_event(organization, actor, "user.deactivated", "User", user.pk)
+
+
+def delete_user(organization: Organization, actor: Actor, user_id: object,
+                *, if_match: str | None = None) -> None:
+    """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted."""
+    with transaction.atomic():
+        user = _lock_user(organization, user_id)
+        check_if_match(if_match, make_etag(user.version))
+        before = _user_snapshot(user)
+        if user.account is not None:
+            get_adapter().deactivate_account(user.account)
+        user.delete()
+        record_event(organization, actor, "user.deleted", "User", user_id, before=before)
+
+
+# --- Groups ------------------------------------------------------------------
+
+CHUNK = 1000
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class Members:
+    """Validated member ids of one organization, split by kind."""
+
+    users: list[UUID] = field(default_factory=list)
+    groups: list[UUID] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.users) + len(self.groups)
+
+
+def _resolve_members(organization: Organization, group: ScimGroup | None,
+                     values: Iterable[str]) -> Members:
+    """Check that every id names a user or group of ``organization``; 400 naming the first that does not."""
+    wanted: dict[UUID, str] = {}
+    for value in values:
+        pk = parse_id(value)
+        if pk is None:
+            raise InvalidValueError(f'Member "{value}" is not a user or group of this organization.')
+        wanted.setdefault(pk, value)
+    ids = list(wanted)
+    users: set[UUID] = set()
+    for chunk in _chunks(ids):
+        users.update(ScimUser.objects.for_tenant(organization).filter(pk__in=chunk)
+                     .values_list("pk", flat=True))
+    rest = [pk for pk in ids if pk not in users]
+    groups: set[UUID] = set()
+    for chunk in _chunks(rest):
+        groups.update(ScimGroup.objects.for_tenant(organization).filter(pk__in=chunk)
+                      .values_list("pk", flat=True))
+    for pk in rest:
+        if pk not in groups:
+            raise InvalidValueError(
+                f'Member "{wanted[pk]}" is not a user or group of this organization.'
+            )
+        if group is not None and pk == group.pk:
+            raise InvalidValueError("A group cannot be a member of itself.")
+    return Members([pk for pk in ids if pk in users], [pk for pk in ids if pk in groups])
+
+
+def _add_members(organization: Organization, group: ScimGroup, members: Members) -> None:
+    rows = [ScimMembership(organization=organization, group=group, user_id=pk)
+            for pk in members.users]
+    rows += [ScimMembership(organization=organization, group=group, member_group_id=pk)
+             for pk in members.groups]
+    ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+
+
+def _remove_members(group: ScimGroup, values: Iterable[str]) -> None:
+    """Remove the given ids; ids that are not members are ignored (IdPs treat 400 as fatal)."""
+    ids = [pk for pk in (parse_id(v) for v in values) if pk is not None]
+    for chunk in _chunks(ids):
+        ScimMembership.objects.filter(group=group).filter(
+            Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
+        ).delete()
+
+
+def _replace_members(organization: Organization, group: ScimGroup, members: Members) -> None:
+    """Make the membership rows equal ``members`` with set operations, touching only the difference."""
+    current = ScimMembership.objects.filter(group=group)
+    have_users = set(current.filter(user__isnull=False).values_list("user_id", flat=True))
+    have_groups = set(
+        current.filter(member_group__isnull=False).values_list("member_group_id", flat=True)
+    )
+    gone = [*(have_users - set(members.users)), *(have_groups - set(members.groups))]
+    for chunk in _chunks(gone):
+        current.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
+    _add_members(organization, group, Members(
+        [pk for pk in members.users if pk not in have_users],
+        [pk for pk in members.groups if pk not in have_groups],
+    ))
+
+
+def _member_ids(doc: dict[str, Any]) -> list[str]:
+    return [str(item["value"]) for item in doc.get("members") or () if item.get("value")]
+
+
+def _unique_group_name(exc: IntegrityError, name: str) -> ConflictError | None:
+    text = str(exc)
+    if "axon_scim_group_name_unique" in text or "display_name_lower" in text:
+        return ConflictError(f'displayName "{name}" is already taken in this organization.')
+    return None
+
+
+def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimGroup:
+    """Create a group, with its members, from a normalized document (POST /Groups)."""
+    group = ScimGroup(organization=organization, display_name=doc["displayName"],
+                      external_id=doc.get("externalId") or None)
+    try:
+        with transaction.atomic():
+            members = _resolve_members(organization, None, _member_ids(doc))
+            group.save(force_insert=True)
+            _add_members(organization, group, members)
+            record_event(organization, actor, "group.created", "Group", group.pk,
+                         after={**_group_snapshot(group), "memberCount": len(members)})
+    except IntegrityError as exc:
+        raise _unique_group_name(exc, group.display_name) or exc from None
+    return group
+
+
+def replace_group(organization: Organization, actor: Actor, group_id: object,
+                  doc: dict[str, Any], *, if_match: str | None = None) -> ScimGroup:
+    """Replace a group (PUT): its name, externalId and the whole member list."""
+    try:
+        with transaction.atomic():
+            group = _lock_group(organization, group_id)
+            check_if_match(if_match, make_etag(group.version))
+            before = _group_snapshot(group)
+            members = _resolve_members(organization, group, _member_ids(doc))
+            _replace_members(organization, group, members)
+            group.display_name = doc["displayName"]
+            group.external_id = doc.get("externalId") or None
+            _touch_group(group)
+            record_event(organization, actor, "group.replaced", "Group", group.pk,
+                         before=before, after={**_group_snapshot(group),
+                                               "memberCount": len(members)})
+    except IntegrityError as exc:
+        raise _unique_group_name(exc, str(doc.get("displayName"))) or exc from None
+    return group
+
+
+def patch_group(organization: Organization, actor: Actor, group_id: object,
+                operations: list[PatchOperation], *, if_match: str | None = None) -> ScimGroup:
+    """Apply PATCH operations to a group; member changes are set operations on rows."""
+    attribute_ops, member_changes = split_member_operations(operations)
+    try:
+        with transaction.atomic():
+            group = _lock_group(organization, group_id)
+            check_if_match(if_match, make_etag(group.version))
+            before = _group_snapshot(group)
+            if attribute_ops:
+                doc = apply_patch(GroupSerializer("").render(group, None), attribute_ops,
+                                  GROUP_RESOURCE)
+                if not doc.get("displayName"):
+                    raise InvalidValueError("displayName is required.")
+                group.display_name = doc["displayName"]
+                group.external_id = doc.get("externalId") or None
+            summary: dict[str, Any] = {}
+            for change in member_changes:
+                _apply_member_change(organization, group, change, summary)
+            _touch_group(group)
+            record_event(organization, actor, "group.updated", "Group", group.pk,
+                         before=before, after={**_group_snapshot(group), **summary})
+    except IntegrityError as exc:
+        raise _unique_group_name(exc, group.display_name) or exc from None
+    return group
+
+
+AUDITED_IDS = 100  # member ids listed in one audit event; the count is always exact
+
+
+def _apply_member_change(organization: Organization, group: ScimGroup, change: MemberChange,
+                         summary: dict[str, Any]) -> None:
+    values = list(change.values)
+    if change.kind == "add":
+        _add_members(organization, group, _resolve_members(organization, group, values))
+    elif change.kind == "remove":
+        _remove_members(group, values)
+    elif change.kind == "replace":
+        _replace_members(organization, group, _resolve_members(organization, group, values))
+    else:  # remove_all
+        ScimMembership.objects.filter(group=group).delete()
+    key = {"add": "membersAdded", "remove": "membersRemoved", "replace": "membersReplacedWith",
+           "remove_all": "membersRemovedAll"}[change.kind]
+    if change.kind == "remove_all":
+        summary[key] = True
+    else:
+        listed = summary.setdefault(key, [])
+        listed.extend(values[: max(0, AUDITED_IDS - len(listed))])
+        summary[key + "Count"] = summary.get(key + "Count", 0) + len(values)
+
+
+def _touch_group(group: ScimGroup) -> None:
+    group.version += 1
+    group.last_modified = now()
+    group.save()
+
+
+def delete_group(organization: Organization, actor: Actor, group_id: object,
+                 *, if_match: str | None = None) -> None:
+    """Delete a group and its membership rows (DELETE /Groups/{id})."""
+    with transaction.atomic():
+        group = _lock_group(organization, group_id)
+        check_if_match(if_match, make_etag(group.version))
+        before = _group_snapshot(group)
+        ScimMembership.objects.filter(group=group).delete()
+        group.delete()
+        record_event(organization, actor, "group.deleted", "Group", group_id, before=before)

@@ -1,0 +1,84 @@
+"""The one class a host project overrides to map SCIM users onto its own accounts.
+
+Point ``AXON_SCIM["ADAPTER"]`` at a subclass of ``AccountAdapter`` to choose
+how portal accounts are named, created, updated, disabled and enabled. The
+services call it inside their transaction, so a failure here rolls back the
+whole SCIM write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+
+from .conf import scim_settings
+
+if TYPE_CHECKING:
+    from .models import ScimUser
+
+
+class AccountAdapter:
+    """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``."""
+
+    def account_username(self, scim_user: ScimUser) -> str:
+        """A globally unique username: organization slugs and per-organization userNames are unique."""
+        name = f"{scim_user.organization.slug}:{scim_user.user_name_lower}"
+        if len(name) <= 150:
+            return name
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        return f"{name[:133]}~{digest}"
+
+    def account_fields(self, scim_user: ScimUser, primary_email: str) -> dict[str, Any]:
+        """The account fields that follow the SCIM user."""
+        return {
+            "first_name": scim_user.name_given[:150],
+            "last_name": scim_user.name_family[:150],
+            "email": primary_email[:254],
+        }
+
+    def create_account(self, scim_user: ScimUser, *, primary_email: str,
+                       password: str | None) -> Any:
+        """Create the portal account of a newly provisioned user and return it."""
+        account = get_user_model()(
+            username=self.account_username(scim_user),
+            is_active=scim_user.active,
+            **self.account_fields(scim_user, primary_email),
+        )
+        self._set_password(account, password)
+        account.save()
+        return account
+
+    def update_account(self, account: Any, scim_user: ScimUser, *, primary_email: str,
+                       password: str | None) -> None:
+        """Bring the account in line with the SCIM user; activation follows ``active``."""
+        account.username = self.account_username(scim_user)
+        for field, value in self.account_fields(scim_user, primary_email).items():
+            setattr(account, field, value)
+        account.is_active = scim_user.active
+        if password is not None:
+            self._set_password(account, password)
+        account.save()
+
+    def deactivate_account(self, account: Any) -> None:
+        """Stop the account from signing in; its sessions end on their next request.
+
+        Django's session middleware re-reads the user through the auth backend
+        on every request, and ``ModelBackend`` refuses inactive users, so every
+        open session is anonymous from the next request on.
+        """
+        if account.is_active:
+            account.is_active = False
+            account.save(update_fields=["is_active"])
+
+    def _set_password(self, account: Any, password: str | None) -> None:
+        if password is not None and scim_settings.STORE_PASSWORD:
+            account.set_password(password)
+        elif not account.has_usable_password() or account.pk is None:
+            account.set_unusable_password()
+
+
+def get_adapter() -> AccountAdapter:
+    """The configured adapter instance."""
+    return scim_settings.ADAPTER()

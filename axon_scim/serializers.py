@@ -1,0 +1,289 @@
+"""Model rows to SCIM JSON and back; camelCase lives only here and in the protocol package.
+
+``UserSerializer.render`` builds the full document of a user (projection
+comes afterwards); ``UserSerializer.fields_from_document`` turns a normalized
+document (``protocol.documents``) into column values and value rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from .models import ScimGroup, ScimMembership, ScimUser, ScimUserValue
+from .protocol import constants as c
+from .protocol.etag import make_etag
+
+# Simple User attributes stored as columns: SCIM name -> model field.
+USER_COLUMNS: dict[str, str] = {
+    "userName": "user_name",
+    "externalId": "external_id",
+    "displayName": "display_name",
+    "nickName": "nick_name",
+    "profileUrl": "profile_url",
+    "title": "title",
+    "userType": "user_type",
+    "preferredLanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+}
+NAME_COLUMNS: dict[str, str] = {
+    "formatted": "name_formatted",
+    "familyName": "name_family",
+    "givenName": "name_given",
+    "middleName": "name_middle",
+    "honorificPrefix": "name_honorific_prefix",
+    "honorificSuffix": "name_honorific_suffix",
+}
+ENTERPRISE_COLUMNS: dict[str, str] = {
+    "employeeNumber": "employee_number",
+    "costCenter": "cost_center",
+    "organization": "enterprise_organization",
+    "division": "division",
+    "department": "department",
+}
+MULTI_VALUED: tuple[str, ...] = (
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+)
+# Sub-attributes with a column of their own on ScimUserValue; the rest go to ``extra``.
+VALUE_COLUMNS = ("value", "type", "display", "primary")
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 7643 section 2.3.5 dateTime, in UTC with a ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def meta(resource_type: str, location: str, created: datetime, modified: datetime,
+         version: int) -> dict[str, Any]:
+    return {
+        "resourceType": resource_type,
+        "created": timestamp(created),
+        "lastModified": timestamp(modified),
+        "location": location,
+        "version": make_etag(version),
+    }
+
+
+@dataclass
+class UserContext:
+    """What a page of users needs besides its own rows, loaded in one query each."""
+
+    values: dict[UUID, list[ScimUserValue]] = field(default_factory=dict)
+    groups: dict[UUID, list[tuple[UUID, str]]] = field(default_factory=dict)
+    load_values: bool = True
+    load_groups: bool = True
+
+    @classmethod
+    def load(cls, users: Sequence[ScimUser], *, values: bool = True,
+             groups: bool = True) -> UserContext:
+        """One query for the value rows and one for the groups of ``users``, as asked."""
+        context = cls(load_values=values, load_groups=groups)
+        ids = [user.pk for user in users]
+        if not ids:
+            return context
+        if values:
+            by_user: dict[UUID, list[ScimUserValue]] = defaultdict(list)
+            for row in ScimUserValue.objects.filter(user_id__in=ids).order_by(
+                "user_id", "attribute", "position"
+            ):
+                by_user[row.user_id].append(row)
+            context.values = dict(by_user)
+        if groups:
+            by_member: dict[UUID, list[tuple[UUID, str]]] = defaultdict(list)
+            rows = (
+                ScimMembership.objects.filter(user_id__in=ids)
+                .order_by("group__display_name_lower")
+                .values_list("user_id", "group_id", "group__display_name")
+            )
+            for user_id, group_id, display in rows:
+                by_member[user_id].append((group_id, display))
+            context.groups = dict(by_member)
+        return context
+
+
+class UserSerializer:
+    """SCIM User documents of one base URL (``https://host/scim/v2``)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def location(self, user_id: object) -> str:
+        return f"{self.base_url}/Users/{user_id}"
+
+    def render(self, user: ScimUser, context: UserContext) -> dict[str, Any]:
+        """The full SCIM document of ``user`` (before projection)."""
+        doc: dict[str, Any] = {"schemas": [c.USER_SCHEMA], "id": str(user.pk)}
+        for scim_name, column in USER_COLUMNS.items():
+            value = getattr(user, column)
+            if value not in ("", None):
+                doc[scim_name] = value
+        name = {k: getattr(user, col) for k, col in NAME_COLUMNS.items() if getattr(user, col)}
+        if name:
+            doc["name"] = name
+        doc["active"] = user.active
+        if context.load_values:
+            for attribute, items in self._values(context.values.get(user.pk, ())).items():
+                doc[attribute] = items
+        if context.load_groups:
+            groups = context.groups.get(user.pk, ())
+            if groups:
+                doc["groups"] = [
+                    {
+                        "value": str(group_id),
+                        "$ref": f"{self.base_url}/Groups/{group_id}",
+                        "display": display,
+                        "type": "direct",
+                    }
+                    for group_id, display in groups
+                ]
+        enterprise = {k: getattr(user, col) for k, col in ENTERPRISE_COLUMNS.items()
+                      if getattr(user, col)}
+        if user.manager_id is not None:
+            manager: dict[str, Any] = {"value": str(user.manager_id),
+                                       "$ref": self.location(user.manager_id)}
+            if user.manager is not None and user.manager.display_name:
+                manager["displayName"] = user.manager.display_name
+            enterprise["manager"] = manager
+        if enterprise:
+            doc["schemas"].append(c.ENTERPRISE_USER_SCHEMA)
+            doc[c.ENTERPRISE_USER_SCHEMA] = enterprise
+        doc["meta"] = meta("User", self.location(user.pk), user.created, user.last_modified,
+                           user.version)
+        return doc
+
+    @staticmethod
+    def _values(rows: Iterable[ScimUserValue]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            item: dict[str, Any] = dict(row.extra)
+            if row.value:
+                item["value"] = row.value
+            if row.display:
+                item["display"] = row.display
+            if row.type:
+                item["type"] = row.type
+            if row.primary:
+                item["primary"] = True
+            out[row.attribute].append(item)
+        return dict(out)
+
+
+@dataclass
+class UserChanges:
+    """What a normalized User document asks to store."""
+
+    columns: dict[str, Any]
+    values: list[ScimUserValue]
+    manager: str | None  # a user id, "" to clear, None when the document leaves it unset
+    password: str | None
+    active: bool | None
+
+
+def user_changes(doc: dict[str, Any]) -> UserChanges:
+    """Column values and value rows for a normalized User document (as PUT means it)."""
+    columns: dict[str, Any] = {}
+    for scim_name, column in USER_COLUMNS.items():
+        value = doc.get(scim_name)
+        columns[column] = None if column == "external_id" and value in ("", None) else (
+            value if value is not None else ""
+        )
+    name = doc.get("name") or {}
+    for scim_name, column in NAME_COLUMNS.items():
+        columns[column] = name.get(scim_name) or ""
+    enterprise = doc.get(c.ENTERPRISE_USER_SCHEMA) or {}
+    for scim_name, column in ENTERPRISE_COLUMNS.items():
+        columns[column] = enterprise.get(scim_name) or ""
+    manager_value: str | None = ""
+    manager = enterprise.get("manager")
+    if isinstance(manager, dict):
+        manager_value = str(manager.get("value") or "")
+    values: list[ScimUserValue] = []
+    for attribute in MULTI_VALUED:
+        for position, item in enumerate(doc.get(attribute) or ()):
+            extra = {k: v for k, v in item.items() if k not in VALUE_COLUMNS}
+            values.append(
+                ScimUserValue(
+                    attribute=attribute,
+                    position=position,
+                    value=str(item.get("value") or ""),
+                    type=str(item.get("type") or "")[:64],
+                    display=str(item.get("display") or "")[:255],
+                    primary=bool(item.get("primary", False)),
+                    extra=extra,
+                )
+            )
+    password = doc.get("password")
+    active = doc.get("active")
+    return UserChanges(columns, values, manager_value,
+                       password if isinstance(password, str) else None,
+                       active if isinstance(active, bool) else None)
+
+
+def primary_email(values: Iterable[ScimUserValue]) -> str:
+    """The primary email, else the first work email, else the first email."""
+    emails = [v for v in values if v.attribute == "emails" and v.value]
+    for chosen in (
+        next((v for v in emails if v.primary), None),
+        next((v for v in emails if v.type == "work"), None),
+        emails[0] if emails else None,
+    ):
+        if chosen is not None:
+            return chosen.value
+    return ""
+
+
+class GroupSerializer:
+    """SCIM Group documents of one base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def location(self, group_id: object) -> str:
+        return f"{self.base_url}/Groups/{group_id}"
+
+    def render(self, group: ScimGroup, members: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The full document of ``group``; ``members`` None means they were not loaded."""
+        doc: dict[str, Any] = {"schemas": [c.GROUP_SCHEMA], "id": str(group.pk),
+                               "displayName": group.display_name}
+        if group.external_id:
+            doc["externalId"] = group.external_id
+        if members is not None:
+            doc["members"] = members
+        doc["meta"] = meta("Group", self.location(group.pk), group.created, group.last_modified,
+                           group.version)
+        return doc
+
+    def members_of(self, group_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+        """The members of each group, in one query over the membership rows."""
+        out: dict[UUID, list[dict[str, Any]]] = {gid: [] for gid in group_ids}
+        rows = (
+            ScimMembership.objects.filter(group_id__in=group_ids)
+            .order_by("group_id", "id")
+            .values_list("group_id", "user_id", "user__display_name", "user__user_name",
+                         "member_group_id", "member_group__display_name")
+            .iterator(chunk_size=5000)
+        )
+        users_url = f"{self.base_url}/Users/"
+        groups_url = f"{self.base_url}/Groups/"
+        for group_id, user_id, user_display, user_name, member_group_id, group_display in rows:
+            if user_id is not None:
+                member_id = str(user_id)
+                out[group_id].append({"value": member_id, "$ref": users_url + member_id,
+                                      "display": user_display or user_name, "type": "User"})
+            else:
+                member_id = str(member_group_id)
+                out[group_id].append({"value": member_id, "$ref": groups_url + member_id,
+                                      "display": group_display, "type": "Group"})
+        return out
