@@ -23,7 +23,7 @@ class AccountAdapter:
     """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``."""
 
     def account_username(self, scim_user: ScimUser) -> str:
-        """A globally unique username: organization slugs and per-organization userNames are unique."""
+        """A globally unique username, since slugs and per-organization userNames are unique."""
         name = f"{scim_user.organization.slug}:{scim_user.user_name_lower}"
         if len(name) <= 150:
             return name
@@ -38,8 +38,9 @@ class AccountAdapter:
             "email": primary_email[:254],
         }
 
-    def create_account(self, scim_user: ScimUser, *, primary_email: str,
-                       password: str | None) -> Any:
+    def create_account(
+        self, scim_user: ScimUser, *, primary_email: str, password: str | None
+    ) -> Any:
         """Create the portal account of a newly provisioned user and return it."""
         account = get_user_model()(
             username=self.account_username(scim_user),
@@ -50,8 +51,9 @@ class AccountAdapter:
         account.save()
         return account
 
-    def update_account(self, account: Any, scim_user: ScimUser, *, primary_email: str,
-                       password: str | None) -> None:
+    def update_account(
+        self, account: Any, scim_user: ScimUser, *, primary_email: str, password: str | None
+    ) -> None:
         """Bring the account in line with the SCIM user; activation follows ``active``."""
         account.username = self.account_username(scim_user)
         for field, value in self.account_fields(scim_user, primary_email).items():
@@ -71,6 +73,16 @@ class AccountAdapter:
         if account.is_active:
             account.is_active = False
             account.save(update_fields=["is_active"])
+
+    def retire_account(self, account: Any, scim_user: ScimUser) -> None:
+        """Disable the account of a deleted SCIM user and free its username for a new one.
+
+        The account is kept (the audit log and the portal's own records may
+        point at it) but renamed, so the same userName can be provisioned again.
+        """
+        self.deactivate_account(account)
+        account.username = f"deleted:{scim_user.pk}:{account.username}"[:150]
+        account.save(update_fields=["username"])
 
     def _set_password(self, account: Any, password: str | None) -> None:
         if password is not None and scim_settings.STORE_PASSWORD:

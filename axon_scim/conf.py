@@ -1,6 +1,6 @@
 """The ``AXON_SCIM`` settings dict: every default in one place, read through ``scim_settings``.
 
-    AXON_SCIM = {"MAX_PAGE_SIZE": 500, "ADAPTER": "myportal.scim.Adapter"}
+AXON_SCIM = {"MAX_PAGE_SIZE": 500, "ADAPTER": "myportal.scim.Adapter"}
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ class ScimUser(models.Model):
     # Lower-cased copy behind the per-organization unique constraint and the
     # index that ``userName eq`` uses (RFC 7643: userName is caseExact false).
     user_name_lower = models.CharField(max_length=255, editable=False)
-    external_id = models.CharField(max_length=255, blank=True, null=True)
+    # NULL, not "", is "no externalId": the IdP may send an empty one and they must differ.
+    external_id = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001
     active = models.BooleanField(default=True)
     display_name = models.CharField(max_length=255, blank=True, default="")
     nick_name = models.CharField(max_length=255, blank=True, default="")
@@ -156,7 +157,8 @@ class ScimGroup(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     display_name = models.CharField(max_length=255)
     display_name_lower = models.CharField(max_length=255, editable=False)
-    external_id = models.CharField(max_length=255, blank=True, null=True)
+    # NULL, not "", is "no externalId": the IdP may send an empty one and they must differ.
+    external_id = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001
     version = models.PositiveIntegerField(default=1)
     created = models.DateTimeField(default=now)
     last_modified = models.DateTimeField(default=now)
@@ -225,9 +227,9 @@ class ScimMembership(models.Model):
 class ScimTokenQuerySet(TenantQuerySet):
     def usable(self) -> ScimTokenQuerySet:
         """Tokens that are neither revoked nor expired."""
-        now = now()
+        moment = now()
         return self.filter(revoked__isnull=True).filter(
-            models.Q(expires__isnull=True) | models.Q(expires__gt=now)
+            models.Q(expires__isnull=True) | models.Q(expires__gt=moment)
         )
 
 
@@ -300,7 +302,9 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.resource_type}/{self.resource_id}"
+        return (
+            f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.resource_type}/{self.resource_id}"
+        )
 
 
 __all__ = [

@@ -65,8 +65,9 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def meta(resource_type: str, location: str, created: datetime, modified: datetime,
-         version: int) -> dict[str, Any]:
+def meta(
+    resource_type: str, location: str, created: datetime, modified: datetime, version: int
+) -> dict[str, Any]:
     return {
         "resourceType": resource_type,
         "created": timestamp(created),
@@ -86,8 +87,9 @@ class UserContext:
     load_groups: bool = True
 
     @classmethod
-    def load(cls, users: Sequence[ScimUser], *, values: bool = True,
-             groups: bool = True) -> UserContext:
+    def load(
+        cls, users: Sequence[ScimUser], *, values: bool = True, groups: bool = True
+    ) -> UserContext:
         """One query for the value rows and one for the groups of ``users``, as asked."""
         context = cls(load_values=values, load_groups=groups)
         ids = [user.pk for user in users]
@@ -148,19 +150,23 @@ class UserSerializer:
                     }
                     for group_id, display in groups
                 ]
-        enterprise = {k: getattr(user, col) for k, col in ENTERPRISE_COLUMNS.items()
-                      if getattr(user, col)}
+        enterprise = {
+            k: getattr(user, col) for k, col in ENTERPRISE_COLUMNS.items() if getattr(user, col)
+        }
         if user.manager_id is not None:
-            manager: dict[str, Any] = {"value": str(user.manager_id),
-                                       "$ref": self.location(user.manager_id)}
+            manager: dict[str, Any] = {
+                "value": str(user.manager_id),
+                "$ref": self.location(user.manager_id),
+            }
             if user.manager is not None and user.manager.display_name:
                 manager["displayName"] = user.manager.display_name
             enterprise["manager"] = manager
         if enterprise:
             doc["schemas"].append(c.ENTERPRISE_USER_SCHEMA)
             doc[c.ENTERPRISE_USER_SCHEMA] = enterprise
-        doc["meta"] = meta("User", self.location(user.pk), user.created, user.last_modified,
-                           user.version)
+        doc["meta"] = meta(
+            "User", self.location(user.pk), user.created, user.last_modified, user.version
+        )
         return doc
 
     @staticmethod
@@ -196,8 +202,10 @@ def user_changes(doc: dict[str, Any]) -> UserChanges:
     columns: dict[str, Any] = {}
     for scim_name, column in USER_COLUMNS.items():
         value = doc.get(scim_name)
-        columns[column] = None if column == "external_id" and value in ("", None) else (
-            value if value is not None else ""
+        columns[column] = (
+            None
+            if column == "external_id" and value in ("", None)
+            else (value if value is not None else "")
         )
     name = doc.get("name") or {}
     for scim_name, column in NAME_COLUMNS.items():
@@ -226,9 +234,13 @@ def user_changes(doc: dict[str, Any]) -> UserChanges:
             )
     password = doc.get("password")
     active = doc.get("active")
-    return UserChanges(columns, values, manager_value,
-                       password if isinstance(password, str) else None,
-                       active if isinstance(active, bool) else None)
+    return UserChanges(
+        columns,
+        values,
+        manager_value,
+        password if isinstance(password, str) else None,
+        active if isinstance(active, bool) else None,
+    )
 
 
 def primary_email(values: Iterable[ScimUserValue]) -> str:
@@ -255,14 +267,18 @@ class GroupSerializer:
 
     def render(self, group: ScimGroup, members: list[dict[str, Any]] | None) -> dict[str, Any]:
         """The full document of ``group``; ``members`` None means they were not loaded."""
-        doc: dict[str, Any] = {"schemas": [c.GROUP_SCHEMA], "id": str(group.pk),
-                               "displayName": group.display_name}
+        doc: dict[str, Any] = {
+            "schemas": [c.GROUP_SCHEMA],
+            "id": str(group.pk),
+            "displayName": group.display_name,
+        }
         if group.external_id:
             doc["externalId"] = group.external_id
         if members is not None:
             doc["members"] = members
-        doc["meta"] = meta("Group", self.location(group.pk), group.created, group.last_modified,
-                           group.version)
+        doc["meta"] = meta(
+            "Group", self.location(group.pk), group.created, group.last_modified, group.version
+        )
         return doc
 
     def members_of(self, group_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
@@ -271,8 +287,14 @@ class GroupSerializer:
         rows = (
             ScimMembership.objects.filter(group_id__in=group_ids)
             .order_by("group_id", "id")
-            .values_list("group_id", "user_id", "user__display_name", "user__user_name",
-                         "member_group_id", "member_group__display_name")
+            .values_list(
+                "group_id",
+                "user_id",
+                "user__display_name",
+                "user__user_name",
+                "member_group_id",
+                "member_group__display_name",
+            )
             .iterator(chunk_size=5000)
         )
         users_url = f"{self.base_url}/Users/"
@@ -280,10 +302,22 @@ class GroupSerializer:
         for group_id, user_id, user_display, user_name, member_group_id, group_display in rows:
             if user_id is not None:
                 member_id = str(user_id)
-                out[group_id].append({"value": member_id, "$ref": users_url + member_id,
-                                      "display": user_display or user_name, "type": "User"})
+                out[group_id].append(
+                    {
+                        "value": member_id,
+                        "$ref": users_url + member_id,
+                        "display": user_display or user_name,
+                        "type": "User",
+                    }
+                )
             else:
                 member_id = str(member_group_id)
-                out[group_id].append({"value": member_id, "$ref": groups_url + member_id,
-                                      "display": group_display, "type": "Group"})
+                out[group_id].append(
+                    {
+                        "value": member_id,
+                        "$ref": groups_url + member_id,
+                        "display": group_display,
+                        "type": "Group",
+                    }
+                )
         return out

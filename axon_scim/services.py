@@ -122,8 +122,9 @@ def issue_token(
             created_by=actor.user,
             expires=expires,
         )
-        record_event(organization, actor, "token.created", "Token", token.pk,
-                     after=_token_summary(token))
+        record_event(
+            organization, actor, "token.created", "Token", token.pk, after=_token_summary(token)
+        )
     return token, secret
 
 
@@ -135,8 +136,15 @@ def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
             before = _token_summary(token)
             token.revoked = now()
             token.save(update_fields=["revoked"])
-            record_event(token.organization, actor, "token.revoked", "Token", token.pk,
-                         before=before, after=_token_summary(token))
+            record_event(
+                token.organization,
+                actor,
+                "token.revoked",
+                "Token",
+                token.pk,
+                before=before,
+                after=_token_summary(token),
+            )
     return token
 
 
@@ -210,8 +218,9 @@ def _resolve_manager(organization: Organization, user: ScimUser, manager: str | 
     user.manager = found
 
 
-def _write_user(organization: Organization, user: ScimUser, changes: UserChanges,
-                *, creating: bool) -> None:
+def _write_user(
+    organization: Organization, user: ScimUser, changes: UserChanges, *, creating: bool
+) -> None:
     """Store columns, value rows and the portal account of ``user`` from ``changes``."""
     if not changes.columns["user_name"]:
         raise InvalidValueError("userName is required.")
@@ -241,10 +250,18 @@ def _write_user(organization: Organization, user: ScimUser, changes: UserChanges
         adapter.update_account(user.account, user, primary_email=email, password=changes.password)
 
 
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    return type(cause).__name__ == "UniqueViolation" or "UNIQUE constraint" in str(exc)
+
+
 def _unique_user_name(exc: IntegrityError, user_name: str) -> ConflictError | None:
+    """The 409 for a unique violation: the database constraint is the arbiter, not a pre-check."""
     text = str(exc)
     if "axon_scim_user_name_unique" in text or "user_name_lower" in text:
         return ConflictError(f'userName "{user_name}" is already taken in this organization.')
+    if _is_unique_violation(exc):  # e.g. the host already has a portal account of that name
+        return ConflictError(f'userName "{user_name}" conflicts with an existing portal account.')
     return None
 
 
@@ -255,21 +272,34 @@ def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -
     try:
         with transaction.atomic():
             _write_user(organization, user, changes, creating=True)
-            record_event(organization, actor, "user.created", "User", user.pk,
-                         after=_user_snapshot(user))
+            record_event(
+                organization, actor, "user.created", "User", user.pk, after=_user_snapshot(user)
+            )
     except IntegrityError as exc:
         raise _unique_user_name(exc, user.user_name) or exc from None
     return user
 
 
-def replace_user(organization: Organization, actor: Actor, user_id: object,
-                 doc: dict[str, Any], *, if_match: str | None = None) -> ScimUser:
+def replace_user(
+    organization: Organization,
+    actor: Actor,
+    user_id: object,
+    doc: dict[str, Any],
+    *,
+    if_match: str | None = None,
+) -> ScimUser:
     """Replace a user with a normalized document (PUT); read-only attributes are ignored."""
     return _update_user(organization, actor, user_id, if_match, lambda _user: doc)
 
 
-def patch_user(organization: Organization, actor: Actor, user_id: object,
-               operations: list[PatchOperation], *, if_match: str | None = None) -> ScimUser:
+def patch_user(
+    organization: Organization,
+    actor: Actor,
+    user_id: object,
+    operations: list[PatchOperation],
+    *,
+    if_match: str | None = None,
+) -> ScimUser:
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser) -> dict[str, Any]:
@@ -279,8 +309,13 @@ def patch_user(organization: Organization, actor: Actor, user_id: object,
     return _update_user(organization, actor, user_id, if_match, patched)
 
 
-def _update_user(organization: Organization, actor: Actor, user_id: object,
-                 if_match: str | None, new_document: Any) -> ScimUser:
+def _update_user(
+    organization: Organization,
+    actor: Actor,
+    user_id: object,
+    if_match: str | None,
+    new_document: Any,
+) -> ScimUser:
     attempted = ""
     try:
         with transaction.atomic():
@@ -292,8 +327,9 @@ def _update_user(organization: Organization, actor: Actor, user_id: object,
             attempted = changes.columns["user_name"]
             _write_user(organization, user, changes, creating=False)
             after = _user_snapshot(user)
-            record_event(organization, actor, "user.updated", "User", user.pk,
-                         before=before, after=after)
+            record_event(
+                organization, actor, "user.updated", "User", user.pk, before=before, after=after
+            )
             if was_active and not user.active:
                 _deactivate(organization, actor, user)
             elif user.active and not was_active:
@@ -309,15 +345,16 @@ def _deactivate(organization: Organization, actor: Actor, user: ScimUser) -> Non
     record_event(organization, actor, "user.deactivated", "User", user.pk)
 
 
-def delete_user(organization: Organization, actor: Actor, user_id: object,
-                *, if_match: str | None = None) -> None:
+def delete_user(
+    organization: Organization, actor: Actor, user_id: object, *, if_match: str | None = None
+) -> None:
     """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted."""
     with transaction.atomic():
         user = _lock_user(organization, user_id)
         check_if_match(if_match, make_etag(user.version))
         before = _user_snapshot(user)
         if user.account is not None:
-            get_adapter().deactivate_account(user.account)
+            get_adapter().retire_account(user.account, user)
         user.delete()
         record_event(organization, actor, "user.deleted", "User", user_id, before=before)
 
@@ -343,25 +380,34 @@ class Members:
         return len(self.users) + len(self.groups)
 
 
-def _resolve_members(organization: Organization, group: ScimGroup | None,
-                     values: Iterable[str]) -> Members:
-    """Check that every id names a user or group of ``organization``; 400 naming the first that does not."""
+def _resolve_members(
+    organization: Organization, group: ScimGroup | None, values: Iterable[str]
+) -> Members:
+    """Check each id is a user or group of the organization; 400 names the first that is not."""
     wanted: dict[UUID, str] = {}
     for value in values:
         pk = parse_id(value)
         if pk is None:
-            raise InvalidValueError(f'Member "{value}" is not a user or group of this organization.')
+            raise InvalidValueError(
+                f'Member "{value}" is not a user or group of this organization.'
+            )
         wanted.setdefault(pk, value)
     ids = list(wanted)
     users: set[UUID] = set()
     for chunk in _chunks(ids):
-        users.update(ScimUser.objects.for_tenant(organization).filter(pk__in=chunk)
-                     .values_list("pk", flat=True))
+        users.update(
+            ScimUser.objects.for_tenant(organization)
+            .filter(pk__in=chunk)
+            .values_list("pk", flat=True)
+        )
     rest = [pk for pk in ids if pk not in users]
     groups: set[UUID] = set()
     for chunk in _chunks(rest):
-        groups.update(ScimGroup.objects.for_tenant(organization).filter(pk__in=chunk)
-                      .values_list("pk", flat=True))
+        groups.update(
+            ScimGroup.objects.for_tenant(organization)
+            .filter(pk__in=chunk)
+            .values_list("pk", flat=True)
+        )
     for pk in rest:
         if pk not in groups:
             raise InvalidValueError(
@@ -373,10 +419,13 @@ def _resolve_members(organization: Organization, group: ScimGroup | None,
 
 
 def _add_members(organization: Organization, group: ScimGroup, members: Members) -> None:
-    rows = [ScimMembership(organization=organization, group=group, user_id=pk)
-            for pk in members.users]
-    rows += [ScimMembership(organization=organization, group=group, member_group_id=pk)
-             for pk in members.groups]
+    rows = [
+        ScimMembership(organization=organization, group=group, user_id=pk) for pk in members.users
+    ]
+    rows += [
+        ScimMembership(organization=organization, group=group, member_group_id=pk)
+        for pk in members.groups
+    ]
     ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
 
 
@@ -390,7 +439,7 @@ def _remove_members(group: ScimGroup, values: Iterable[str]) -> None:
 
 
 def _replace_members(organization: Organization, group: ScimGroup, members: Members) -> None:
-    """Make the membership rows equal ``members`` with set operations, touching only the difference."""
+    """Make the membership rows equal ``members``, touching only the difference."""
     current = ScimMembership.objects.filter(group=group)
     have_users = set(current.filter(user__isnull=False).values_list("user_id", flat=True))
     have_groups = set(
@@ -399,10 +448,14 @@ def _replace_members(organization: Organization, group: ScimGroup, members: Memb
     gone = [*(have_users - set(members.users)), *(have_groups - set(members.groups))]
     for chunk in _chunks(gone):
         current.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
-    _add_members(organization, group, Members(
-        [pk for pk in members.users if pk not in have_users],
-        [pk for pk in members.groups if pk not in have_groups],
-    ))
+    _add_members(
+        organization,
+        group,
+        Members(
+            [pk for pk in members.users if pk not in have_users],
+            [pk for pk in members.groups if pk not in have_groups],
+        ),
+    )
 
 
 def _member_ids(doc: dict[str, Any]) -> list[str]:
@@ -418,22 +471,37 @@ def _unique_group_name(exc: IntegrityError, name: str) -> ConflictError | None:
 
 def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimGroup:
     """Create a group, with its members, from a normalized document (POST /Groups)."""
-    group = ScimGroup(organization=organization, display_name=doc["displayName"],
-                      external_id=doc.get("externalId") or None)
+    group = ScimGroup(
+        organization=organization,
+        display_name=doc["displayName"],
+        external_id=doc.get("externalId") or None,
+    )
     try:
         with transaction.atomic():
             members = _resolve_members(organization, None, _member_ids(doc))
             group.save(force_insert=True)
             _add_members(organization, group, members)
-            record_event(organization, actor, "group.created", "Group", group.pk,
-                         after={**_group_snapshot(group), "memberCount": len(members)})
+            record_event(
+                organization,
+                actor,
+                "group.created",
+                "Group",
+                group.pk,
+                after={**_group_snapshot(group), "memberCount": len(members)},
+            )
     except IntegrityError as exc:
         raise _unique_group_name(exc, group.display_name) or exc from None
     return group
 
 
-def replace_group(organization: Organization, actor: Actor, group_id: object,
-                  doc: dict[str, Any], *, if_match: str | None = None) -> ScimGroup:
+def replace_group(
+    organization: Organization,
+    actor: Actor,
+    group_id: object,
+    doc: dict[str, Any],
+    *,
+    if_match: str | None = None,
+) -> ScimGroup:
     """Replace a group (PUT): its name, externalId and the whole member list."""
     try:
         with transaction.atomic():
@@ -445,16 +513,28 @@ def replace_group(organization: Organization, actor: Actor, group_id: object,
             group.display_name = doc["displayName"]
             group.external_id = doc.get("externalId") or None
             _touch_group(group)
-            record_event(organization, actor, "group.replaced", "Group", group.pk,
-                         before=before, after={**_group_snapshot(group),
-                                               "memberCount": len(members)})
+            record_event(
+                organization,
+                actor,
+                "group.replaced",
+                "Group",
+                group.pk,
+                before=before,
+                after={**_group_snapshot(group), "memberCount": len(members)},
+            )
     except IntegrityError as exc:
         raise _unique_group_name(exc, str(doc.get("displayName"))) or exc from None
     return group
 
 
-def patch_group(organization: Organization, actor: Actor, group_id: object,
-                operations: list[PatchOperation], *, if_match: str | None = None) -> ScimGroup:
+def patch_group(
+    organization: Organization,
+    actor: Actor,
+    group_id: object,
+    operations: list[PatchOperation],
+    *,
+    if_match: str | None = None,
+) -> ScimGroup:
     """Apply PATCH operations to a group; member changes are set operations on rows."""
     attribute_ops, member_changes = split_member_operations(operations)
     try:
@@ -463,8 +543,9 @@ def patch_group(organization: Organization, actor: Actor, group_id: object,
             check_if_match(if_match, make_etag(group.version))
             before = _group_snapshot(group)
             if attribute_ops:
-                doc = apply_patch(GroupSerializer("").render(group, None), attribute_ops,
-                                  GROUP_RESOURCE)
+                doc = apply_patch(
+                    GroupSerializer("").render(group, None), attribute_ops, GROUP_RESOURCE
+                )
                 if not doc.get("displayName"):
                     raise InvalidValueError("displayName is required.")
                 group.display_name = doc["displayName"]
@@ -473,8 +554,15 @@ def patch_group(organization: Organization, actor: Actor, group_id: object,
             for change in member_changes:
                 _apply_member_change(organization, group, change, summary)
             _touch_group(group)
-            record_event(organization, actor, "group.updated", "Group", group.pk,
-                         before=before, after={**_group_snapshot(group), **summary})
+            record_event(
+                organization,
+                actor,
+                "group.updated",
+                "Group",
+                group.pk,
+                before=before,
+                after={**_group_snapshot(group), **summary},
+            )
     except IntegrityError as exc:
         raise _unique_group_name(exc, group.display_name) or exc from None
     return group
@@ -483,8 +571,9 @@ def patch_group(organization: Organization, actor: Actor, group_id: object,
 AUDITED_IDS = 100  # member ids listed in one audit event; the count is always exact
 
 
-def _apply_member_change(organization: Organization, group: ScimGroup, change: MemberChange,
-                         summary: dict[str, Any]) -> None:
+def _apply_member_change(
+    organization: Organization, group: ScimGroup, change: MemberChange, summary: dict[str, Any]
+) -> None:
     values = list(change.values)
     if change.kind == "add":
         _add_members(organization, group, _resolve_members(organization, group, values))
@@ -494,8 +583,12 @@ def _apply_member_change(organization: Organization, group: ScimGroup, change: M
         _replace_members(organization, group, _resolve_members(organization, group, values))
     else:  # remove_all
         ScimMembership.objects.filter(group=group).delete()
-    key = {"add": "membersAdded", "remove": "membersRemoved", "replace": "membersReplacedWith",
-           "remove_all": "membersRemovedAll"}[change.kind]
+    key = {
+        "add": "membersAdded",
+        "remove": "membersRemoved",
+        "replace": "membersReplacedWith",
+        "remove_all": "membersRemovedAll",
+    }[change.kind]
     if change.kind == "remove_all":
         summary[key] = True
     else:
@@ -510,8 +603,9 @@ def _touch_group(group: ScimGroup) -> None:
     group.save()
 
 
-def delete_group(organization: Organization, actor: Actor, group_id: object,
-                 *, if_match: str | None = None) -> None:
+def delete_group(
+    organization: Organization, actor: Actor, group_id: object, *, if_match: str | None = None
+) -> None:
     """Delete a group and its membership rows (DELETE /Groups/{id})."""
     with transaction.atomic():
         group = _lock_group(organization, group_id)

@@ -1,6 +1,6 @@
 """URLs of the SCIM service provider; include them at ``scim/v2/``.
 
-    path("scim/v2/", include("axon_scim.urls")),
+path("scim/v2/", include("axon_scim.urls")),
 """
 
 from django.urls import path, re_path
@@ -11,13 +11,19 @@ app_name = "axon_scim"
 
 urlpatterns = [
     path("", views.NotFoundView.as_view(), name="root"),
-    re_path(r"^ServiceProviderConfigs?/?$", views.ServiceProviderConfigView.as_view(),
-            name="service-provider-config"),
+    re_path(
+        r"^ServiceProviderConfigs?/?$",
+        views.ServiceProviderConfigView.as_view(),
+        name="service-provider-config",
+    ),
     re_path(r"^Schemas/?$", views.SchemaListView.as_view(), name="schemas"),
     re_path(r"^Schemas/(?P<schema_id>[^/]+)/?$", views.SchemaDetailView.as_view(), name="schema"),
     re_path(r"^ResourceTypes/?$", views.ResourceTypeListView.as_view(), name="resource-types"),
-    re_path(r"^ResourceTypes/(?P<name>[^/]+)/?$", views.ResourceTypeDetailView.as_view(),
-            name="resource-type"),
+    re_path(
+        r"^ResourceTypes/(?P<name>[^/]+)/?$",
+        views.ResourceTypeDetailView.as_view(),
+        name="resource-type",
+    ),
     re_path(r"^Users/?$", views.UserListView.as_view(), name="users"),
     re_path(r"^Users/\.search/?$", views.UserSearchView.as_view(), name="users-search"),
     re_path(r"^Users/(?P<pk>[^/]+)/?$", views.UserDetailView.as_view(), name="user"),

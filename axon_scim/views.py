@@ -31,8 +31,9 @@ from .protocol.documents import normalize_document
 from .protocol.etag import if_none_match_hits, make_etag
 from .protocol.filter import parse_filter
 from .protocol.listing import ListQuery, list_response
+from .protocol.media import is_supported_content_type
 from .protocol.patch import parse_patch_request
-from .protocol.projection import project, wants
+from .protocol.projection import parse_attribute_list, project, wants
 from .protocol.schemas import GROUP_RESOURCE, RESOURCE_TYPES, SCHEMAS, USER_RESOURCE, ResourceType
 from .querying import compile_filter, order_by_for
 from .serializers import GroupSerializer, UserContext, UserSerializer
@@ -66,12 +67,15 @@ class ScimParser(BaseParser):
 
     media_type = "application/*"
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:
         import json
 
-        base = (media_type or "").split(";", 1)[0].strip().lower()
-        if base not in (c.MEDIA_TYPE, "application/json"):
+        if not is_supported_content_type(media_type):
             raise errors.UnsupportedMediaTypeError()
         limit = scim_settings.MAX_REQUEST_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
@@ -174,19 +178,32 @@ class ScimView(APIView):
         return data
 
     def list_query(self, resource: ResourceType | None, body: Any = None) -> ListQuery:
-        limits = {"default_count": scim_settings.DEFAULT_PAGE_SIZE,
-                  "max_count": scim_settings.MAX_PAGE_SIZE}
+        limits = {
+            "default_count": scim_settings.DEFAULT_PAGE_SIZE,
+            "max_count": scim_settings.MAX_PAGE_SIZE,
+        }
         if body is not None:
             return ListQuery.from_search_request(body, resource, **limits)
         return ListQuery.from_query_params(self.request.query_params, resource, **limits)
 
-    def projection(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        query = self.list_query(None)
-        return query.attributes, query.excluded_attributes
+    def projection(self, resource: ResourceType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``attributes`` and ``excludedAttributes`` of a single-resource request."""
+        params = self.request.query_params
+        return (
+            parse_attribute_list(params.get("attributes"), resource),
+            parse_attribute_list(params.get("excludedAttributes"), resource),
+        )
 
-    def resource_response(self, doc: dict[str, Any], resource: ResourceType, version: int,
-                          *, status: int = 200, location: str | None = None) -> Response:
-        attributes, excluded = self.projection()
+    def resource_response(
+        self,
+        doc: dict[str, Any],
+        resource: ResourceType,
+        version: int,
+        *,
+        status: int = 200,
+        location: str | None = None,
+    ) -> Response:
+        attributes, excluded = self.projection(resource)
         response = Response(project(doc, resource, attributes, excluded), status=status)
         response["ETag"] = make_etag(version)
         if location:
@@ -220,25 +237,31 @@ class ServiceProviderConfigView(DiscoveryView):
 
     def get(self, request: Request) -> Response:
         base = self.base_url()
-        return Response({
-            "schemas": [c.SERVICE_PROVIDER_CONFIG_SCHEMA],
-            "documentationUri": "https://github.com/axon-scim/axon-scim#readme",
-            "patch": {"supported": True},
-            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": True, "maxResults": scim_settings.MAX_PAGE_SIZE},
-            "changePassword": {"supported": bool(scim_settings.STORE_PASSWORD)},
-            "sort": {"supported": True},
-            "etag": {"supported": True},
-            "authenticationSchemes": [{
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "A bearer token of one organization, created in the portal.",
-                "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
-                "primary": True,
-            }],
-            "meta": {"resourceType": "ServiceProviderConfig",
-                     "location": f"{base}/ServiceProviderConfig"},
-        })
+        return Response(
+            {
+                "schemas": [c.SERVICE_PROVIDER_CONFIG_SCHEMA],
+                "documentationUri": "https://github.com/axon-scim/axon-scim#readme",
+                "patch": {"supported": True},
+                "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+                "filter": {"supported": True, "maxResults": scim_settings.MAX_PAGE_SIZE},
+                "changePassword": {"supported": bool(scim_settings.STORE_PASSWORD)},
+                "sort": {"supported": True},
+                "etag": {"supported": True},
+                "authenticationSchemes": [
+                    {
+                        "type": "oauthbearertoken",
+                        "name": "OAuth Bearer Token",
+                        "description": "A bearer token of one organization, created in the portal.",
+                        "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+                        "primary": True,
+                    }
+                ],
+                "meta": {
+                    "resourceType": "ServiceProviderConfig",
+                    "location": f"{base}/ServiceProviderConfig",
+                },
+            }
+        )
 
 
 class SchemaListView(DiscoveryView):
@@ -328,21 +351,39 @@ class UserViewMixin:
         attributes, excluded = query.attributes, query.excluded_attributes
         context = UserContext.load(
             rows,
-            values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in
-                       ("emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements",
-                        "roles", "x509Certificates")),
+            values=any(
+                wants(name, attributes, excluded, USER_RESOURCE)
+                for name in (
+                    "emails",
+                    "phoneNumbers",
+                    "ims",
+                    "photos",
+                    "addresses",
+                    "entitlements",
+                    "roles",
+                    "x509Certificates",
+                )
+            ),
             groups=wants("groups", attributes, excluded, USER_RESOURCE),
         )
         serializer = UserSerializer(self.base_url())
-        return [project(serializer.render(user, context), USER_RESOURCE, attributes, excluded)
-                for user in rows]
+        return [
+            project(serializer.render(user, context), USER_RESOURCE, attributes, excluded)
+            for user in rows
+        ]
 
-    def user_response(self: Any, user: ScimUser, *, status: int = 200,
-                      location: bool = False) -> Response:
+    def user_response(
+        self: Any, user: ScimUser, *, status: int = 200, location: bool = False
+    ) -> Response:
         serializer = UserSerializer(self.base_url())
         doc = serializer.render(user, UserContext.load([user]))
-        return self.resource_response(doc, USER_RESOURCE, user.version, status=status,
-                                      location=serializer.location(user.pk) if location else None)
+        return self.resource_response(
+            doc,
+            USER_RESOURCE,
+            user.version,
+            status=status,
+            location=serializer.location(user.pk) if location else None,
+        )
 
 
 class UserListView(UserViewMixin, ResourceView):
@@ -368,23 +409,29 @@ class UserDetailView(UserViewMixin, ResourceView):
     """GET, PUT, PATCH, DELETE /Users/{id}."""
 
     def get(self, request: Request, pk: str) -> Response:
-        user = self.queryset().filter(pk=services.parse_id(pk)).first() if services.parse_id(
-            pk) else None
+        user = (
+            self.queryset().filter(pk=services.parse_id(pk)).first()
+            if services.parse_id(pk)
+            else None
+        )
         if user is None:
             raise errors.NotFoundError(f'User "{pk}" not found.')
         return self.not_modified(user.version) or self.user_response(user)
 
     def put(self, request: Request, pk: str) -> Response:
         doc = normalize_document(self.body(), USER_RESOURCE, require=True)
-        user = services.replace_user(self.organization, self.actor(), pk, doc,
-                                     if_match=self.if_match)
+        user = services.replace_user(
+            self.organization, self.actor(), pk, doc, if_match=self.if_match
+        )
         return self.user_response(user)
 
     def patch(self, request: Request, pk: str) -> Response:
-        operations = parse_patch_request(self.body(), USER_RESOURCE,
-                                         max_operations=scim_settings.MAX_PATCH_OPERATIONS)
-        user = services.patch_user(self.organization, self.actor(), pk, operations,
-                                   if_match=self.if_match)
+        operations = parse_patch_request(
+            self.body(), USER_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+        )
+        user = services.patch_user(
+            self.organization, self.actor(), pk, operations, if_match=self.if_match
+        )
         return self.user_response(user)
 
     def delete(self, request: Request, pk: str) -> Response:
@@ -402,21 +449,37 @@ class GroupViewMixin:
     def render_page(self: Any, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
         serializer = GroupSerializer(self.base_url())
-        members = (serializer.members_of([group.pk for group in rows])
-                   if wants("members", attributes, excluded, GROUP_RESOURCE) else {})
-        return [project(serializer.render(group, members.get(group.pk)), GROUP_RESOURCE,
-                        attributes, excluded) for group in rows]
+        members = (
+            serializer.members_of([group.pk for group in rows])
+            if wants("members", attributes, excluded, GROUP_RESOURCE)
+            else {}
+        )
+        return [
+            project(
+                serializer.render(group, members.get(group.pk)),
+                GROUP_RESOURCE,
+                attributes,
+                excluded,
+            )
+            for group in rows
+        ]
 
-    def group_response(self: Any, group: ScimGroup, *, status: int = 200,
-                       location: bool = False) -> Response:
+    def group_response(
+        self: Any, group: ScimGroup, *, status: int = 200, location: bool = False
+    ) -> Response:
         serializer = GroupSerializer(self.base_url())
-        attributes, excluded = self.projection()
+        attributes, excluded = self.projection(GROUP_RESOURCE)
         members = None
         if wants("members", attributes, excluded, GROUP_RESOURCE):
             members = serializer.members_of([group.pk])[group.pk]
         doc = serializer.render(group, members)
-        return self.resource_response(doc, GROUP_RESOURCE, group.version, status=status,
-                                      location=serializer.location(group.pk) if location else None)
+        return self.resource_response(
+            doc,
+            GROUP_RESOURCE,
+            group.version,
+            status=status,
+            location=serializer.location(group.pk) if location else None,
+        )
 
 
 class GroupListView(GroupViewMixin, ResourceView):
@@ -442,23 +505,29 @@ class GroupDetailView(GroupViewMixin, ResourceView):
     """GET, PUT, PATCH, DELETE /Groups/{id}."""
 
     def get(self, request: Request, pk: str) -> Response:
-        group = self.queryset().filter(pk=services.parse_id(pk)).first() if services.parse_id(
-            pk) else None
+        group = (
+            self.queryset().filter(pk=services.parse_id(pk)).first()
+            if services.parse_id(pk)
+            else None
+        )
         if group is None:
             raise errors.NotFoundError(f'Group "{pk}" not found.')
         return self.not_modified(group.version) or self.group_response(group)
 
     def put(self, request: Request, pk: str) -> Response:
         doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
-        group = services.replace_group(self.organization, self.actor(), pk, doc,
-                                       if_match=self.if_match)
+        group = services.replace_group(
+            self.organization, self.actor(), pk, doc, if_match=self.if_match
+        )
         return self.group_response(group)
 
     def patch(self, request: Request, pk: str) -> Response:
-        operations = parse_patch_request(self.body(), GROUP_RESOURCE,
-                                         max_operations=scim_settings.MAX_PATCH_OPERATIONS)
-        group = services.patch_group(self.organization, self.actor(), pk, operations,
-                                     if_match=self.if_match)
+        operations = parse_patch_request(
+            self.body(), GROUP_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+        )
+        group = services.patch_group(
+            self.organization, self.actor(), pk, operations, if_match=self.if_match
+        )
         return self.group_response(group)
 
     def delete(self, request: Request, pk: str) -> Response:

@@ -39,16 +39,27 @@ class ScimClient:
             out["HTTP_" + key.upper().replace("-", "_")] = value
         return out
 
-    def request(self, method: str, path: str, body: Any = None, *,
-                content_type: str = MEDIA_TYPE, headers: dict[str, str] | None = None,
-                **params: Any) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = MEDIA_TYPE,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Any:
         url = path if path.startswith("/") else f"/scim/v2/{path}"
         data = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         call = getattr(self.client, method.lower())
         if method.upper() in ("GET", "HEAD"):
             return call(url, params, **self._headers(headers))
-        return call(url, data=data if data is not None else "", content_type=content_type,
-                    **self._headers(headers))
+        return call(
+            url,
+            data=data if data is not None else "",
+            content_type=content_type,
+            **self._headers(headers),
+        )
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         url = path if path.startswith("/") else f"/scim/v2/{path}"

@@ -178,9 +178,15 @@ def _find(attributes: tuple[Attribute, ...], name: str) -> Attribute | None:
     return next((a for a in attributes if a.name.lower() == lowered), None)
 
 
-def _multi(name: str, description: str, *, canonical: tuple[str, ...] = (),
-           value_type: str = STRING, case_exact: bool = False,
-           extra: tuple[Attribute, ...] = ()) -> Attribute:
+def _multi(
+    name: str,
+    description: str,
+    *,
+    canonical: tuple[str, ...] = (),
+    value_type: str = STRING,
+    case_exact: bool = False,
+    extra: tuple[Attribute, ...] = (),
+) -> Attribute:
     """A multi-valued complex attribute with RFC 7643's value/display/type/primary."""
     return Attribute(
         name,
@@ -207,72 +213,135 @@ def _meta_attribute() -> Attribute:
             Attribute("resourceType", case_exact=True, mutability=READ_ONLY),
             Attribute("created", DATETIME, mutability=READ_ONLY),
             Attribute("lastModified", DATETIME, mutability=READ_ONLY),
-            Attribute("location", REFERENCE, case_exact=True, mutability=READ_ONLY,
-                      reference_types=("uri",)),
+            Attribute(
+                "location",
+                REFERENCE,
+                case_exact=True,
+                mutability=READ_ONLY,
+                reference_types=("uri",),
+            ),
             Attribute("version", case_exact=True, mutability=READ_ONLY),
         ),
     )
 
 
 COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("id", case_exact=True, mutability=READ_ONLY, returned=ALWAYS, uniqueness="server",
-              description="Unique identifier assigned by the service provider."),
-    Attribute("externalId", case_exact=True,
-              description="Identifier of the resource as defined by the provisioning client."),
+    Attribute(
+        "id",
+        case_exact=True,
+        mutability=READ_ONLY,
+        returned=ALWAYS,
+        uniqueness="server",
+        description="Unique identifier assigned by the service provider.",
+    ),
+    Attribute(
+        "externalId",
+        case_exact=True,
+        description="Identifier of the resource as defined by the provisioning client.",
+    ),
     _meta_attribute(),
 )
 
-_MEMBER_REF = Attribute("$ref", REFERENCE, reference_types=("User", "Group"), mutability=IMMUTABLE,
-                        description="The URI of the member.")
+_MEMBER_REF = Attribute(
+    "$ref",
+    REFERENCE,
+    reference_types=("User", "Group"),
+    mutability=IMMUTABLE,
+    description="The URI of the member.",
+)
 
 USER = Schema(
     c.USER_SCHEMA,
     "User",
     "User Account",
     (
-        Attribute("userName", required=True, returned=ALWAYS, uniqueness="server",
-                  description="Unique identifier for the User, unique per organization."),
-        Attribute("name", COMPLEX, description="The components of the user's real name.",
-                  sub_attributes=(
-                      Attribute("formatted"), Attribute("familyName"), Attribute("givenName"),
-                      Attribute("middleName"), Attribute("honorificPrefix"),
-                      Attribute("honorificSuffix"),
-                  )),
+        Attribute(
+            "userName",
+            required=True,
+            returned=ALWAYS,
+            uniqueness="server",
+            description="Unique identifier for the User, unique per organization.",
+        ),
+        Attribute(
+            "name",
+            COMPLEX,
+            description="The components of the user's real name.",
+            sub_attributes=(
+                Attribute("formatted"),
+                Attribute("familyName"),
+                Attribute("givenName"),
+                Attribute("middleName"),
+                Attribute("honorificPrefix"),
+                Attribute("honorificSuffix"),
+            ),
+        ),
         Attribute("displayName", description="The name of the User, suitable for display."),
         Attribute("nickName", description="The casual way to address the user."),
-        Attribute("profileUrl", REFERENCE, reference_types=("external",),
-                  description="A URI of the User's online profile."),
+        Attribute(
+            "profileUrl",
+            REFERENCE,
+            reference_types=("external",),
+            description="A URI of the User's online profile.",
+        ),
         Attribute("title", description="The user's title, such as 'Vice President'."),
         Attribute("userType", description="The relationship to the organization, e.g. 'Employee'."),
         Attribute("preferredLanguage", description="Preferred written or spoken language."),
         Attribute("locale", description="Default location for localizing values."),
         Attribute("timezone", description="Time zone in IANA format, e.g. 'Europe/Paris'."),
         Attribute("active", BOOLEAN, description="The user's administrative status."),
-        Attribute("password", mutability=WRITE_ONLY, returned=NEVER,
-                  description="Write-only; never returned."),
+        Attribute(
+            "password",
+            mutability=WRITE_ONLY,
+            returned=NEVER,
+            description="Write-only; never returned.",
+        ),
         _multi("emails", "Email addresses for the user.", canonical=("work", "home", "other")),
-        _multi("phoneNumbers", "Phone numbers for the user.",
-               canonical=("work", "home", "mobile", "fax", "pager", "other")),
-        _multi("ims", "Instant messaging addresses.",
-               canonical=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
-        _multi("photos", "URLs of photos of the user.", canonical=("photo", "thumbnail"),
-               value_type=REFERENCE, case_exact=True),
-        Attribute("addresses", COMPLEX, multi_valued=True, description="Physical mailing addresses.",
-                  sub_attributes=(
-                      Attribute("formatted"), Attribute("streetAddress"), Attribute("locality"),
-                      Attribute("region"), Attribute("postalCode"), Attribute("country"),
-                      Attribute("type", canonical_values=("work", "home", "other")),
-                      Attribute("primary", BOOLEAN),
-                  )),
-        Attribute("groups", COMPLEX, multi_valued=True, mutability=READ_ONLY,
-                  description="Groups the user belongs to, direct membership only.",
-                  sub_attributes=(
-                      Attribute("value", mutability=READ_ONLY),
-                      Attribute("$ref", REFERENCE, reference_types=("Group",),
-                                mutability=READ_ONLY),
-                      Attribute("display", mutability=READ_ONLY),
-                      Attribute("type", mutability=READ_ONLY, canonical_values=("direct",)),
-                  )),
+        _multi(
+            "phoneNumbers",
+            "Phone numbers for the user.",
+            canonical=("work", "home", "mobile", "fax", "pager", "other"),
+        ),
+        _multi(
+            "ims",
+            "Instant messaging addresses.",
+            canonical=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"),
+        ),
+        _multi(
+            "photos",
+            "URLs of photos of the user.",
+            canonical=("photo", "thumbnail"),
+            value_type=REFERENCE,
+            case_exact=True,
+        ),
+        Attribute(
+            "addresses",
+            COMPLEX,
+            multi_valued=True,
+            description="Physical mailing addresses.",
+            sub_attributes=(
+                Attribute("formatted"),
+                Attribute("streetAddress"),
+                Attribute("locality"),
+                Attribute("region"),
+                Attribute("postalCode"),
+                Attribute("country"),
+                Attribute("type", canonical_values=("work", "home", "other")),
+                Attribute("primary", BOOLEAN),
+            ),
+        ),
+        Attribute(
+            "groups",
+            COMPLEX,
+            multi_valued=True,
+            mutability=READ_ONLY,
+            description="Groups the user belongs to, direct membership only.",
+            sub_attributes=(
+                Attribute("value", mutability=READ_ONLY),
+                Attribute("$ref", REFERENCE, reference_types=("Group",), mutability=READ_ONLY),
+                Attribute("display", mutability=READ_ONLY),
+                Attribute("type", mutability=READ_ONLY, canonical_values=("direct",)),
+            ),
+        ),
         _multi("entitlements", "Entitlements of the user."),
         _multi("roles", "Roles of the user (as sent by the client)."),
         _multi("x509Certificates", "X.509 certificates of the user.", value_type=BINARY),
@@ -289,12 +358,16 @@ ENTERPRISE_USER = Schema(
         Attribute("organization", description="Name of an organization."),
         Attribute("division", description="Name of a division."),
         Attribute("department", description="Name of a department."),
-        Attribute("manager", COMPLEX, description="The user's manager.",
-                  sub_attributes=(
-                      Attribute("value", description="The id of the manager's SCIM User."),
-                      Attribute("$ref", REFERENCE, reference_types=("User",)),
-                      Attribute("displayName", mutability=READ_ONLY),
-                  )),
+        Attribute(
+            "manager",
+            COMPLEX,
+            description="The user's manager.",
+            sub_attributes=(
+                Attribute("value", description="The id of the manager's SCIM User."),
+                Attribute("$ref", REFERENCE, reference_types=("User",)),
+                Attribute("displayName", mutability=READ_ONLY),
+            ),
+        ),
     ),
 )
 
@@ -303,21 +376,32 @@ GROUP = Schema(
     "Group",
     "Group",
     (
-        Attribute("displayName", required=True, uniqueness="server",
-                  description="A human-readable name for the Group, unique per organization."),
-        Attribute("members", COMPLEX, multi_valued=True, description="A list of members.",
-                  sub_attributes=(
-                      Attribute("value", mutability=IMMUTABLE,
-                                description="The id of a member User or Group."),
-                      _MEMBER_REF,
-                      Attribute("display", mutability=READ_ONLY),
-                      Attribute("type", mutability=IMMUTABLE, canonical_values=("User", "Group")),
-                  )),
+        Attribute(
+            "displayName",
+            required=True,
+            uniqueness="server",
+            description="A human-readable name for the Group, unique per organization.",
+        ),
+        Attribute(
+            "members",
+            COMPLEX,
+            multi_valued=True,
+            description="A list of members.",
+            sub_attributes=(
+                Attribute(
+                    "value", mutability=IMMUTABLE, description="The id of a member User or Group."
+                ),
+                _MEMBER_REF,
+                Attribute("display", mutability=READ_ONLY),
+                Attribute("type", mutability=IMMUTABLE, canonical_values=("User", "Group")),
+            ),
+        ),
     ),
 )
 
-USER_RESOURCE = ResourceType("User", "Users", "User Account", USER, (ENTERPRISE_USER,),
-                             COMMON_ATTRIBUTES)
+USER_RESOURCE = ResourceType(
+    "User", "Users", "User Account", USER, (ENTERPRISE_USER,), COMMON_ATTRIBUTES
+)
 GROUP_RESOURCE = ResourceType("Group", "Groups", "Group", GROUP, (), COMMON_ATTRIBUTES)
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (USER_RESOURCE, GROUP_RESOURCE)
