@@ -1,1 +1,55 @@
-"""System checks of axon_scim (ids axon_scim.E001 ...)."""
+"""System checks of axon_scim: configuration mistakes fail loudly at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, register
+
+from .conf import DEFAULTS
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Required apps, the guardian backend and the ``AXON_SCIM`` values."""
+    errors: list[Error] = []
+    for app, eid in (("rest_framework", "E001"), ("guardian", "E002")):
+        if not apps.is_installed(app):
+            errors.append(
+                Error(f"axon_scim needs '{app}' in INSTALLED_APPS.", id=f"axon_scim.{eid}")
+            )
+    backends = getattr(settings, "AUTHENTICATION_BACKENDS", ())
+    if "guardian.backends.ObjectPermissionBackend" not in backends:
+        errors.append(
+            Error(
+                "axon_scim checks sso:configure through django-guardian object permissions.",
+                hint="Add 'guardian.backends.ObjectPermissionBackend' to AUTHENTICATION_BACKENDS.",
+                id="axon_scim.E003",
+            )
+        )
+    user = getattr(settings, "AXON_SCIM", {})
+    if not isinstance(user, dict):
+        return [*errors, Error("AXON_SCIM must be a dict.", id="axon_scim.E004")]
+    for name in sorted(set(user) - set(DEFAULTS)):
+        errors.append(
+            Error(
+                f"AXON_SCIM has an unknown key {name!r}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="axon_scim.E005",
+            )
+        )
+    for name in ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_REQUEST_BYTES", "MAX_PATCH_OPERATIONS"):
+        value = user.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(
+                Error(f"AXON_SCIM[{name!r}] must be a positive integer.", id="axon_scim.E006")
+            )
+    try:
+        from .conf import scim_settings
+
+        scim_settings.ADAPTER  # noqa: B018  (imports the adapter class)
+    except ImportError as exc:
+        errors.append(Error(f"AXON_SCIM['ADAPTER'] cannot be imported: {exc}", id="axon_scim.E007"))
+    return errors
