@@ -1,7 +1,8 @@
 """Thin DRF views for ``/scim/v2``: authenticate, parse, call a service, render.
 
-Tenant scoping happens in ``ScimView.users()`` and ``ScimView.groups()``, the
-only places SCIM reads start from; writes go through ``services``.
+Tenant scoping happens in ``UserViewMixin.queryset()`` and
+``GroupViewMixin.queryset()``, the only places SCIM reads start from; writes
+go through ``services``, which scope their lookups the same way.
 """
 
 from __future__ import annotations
