@@ -67,3 +67,11 @@ migrations-check: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run --noinput
 
 check: lint typecheck migrations-check
+
+# The benchmark suite (bench/): quick by default, FULL=1 for 100,000 users per
+# organization. Needs PostgreSQL at 127.0.0.1:5432; uses its own databases.
+FULL ?=
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,compare]'
+	$(PY) -m bench.run $(if $(FULL),--full,)

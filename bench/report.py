@@ -1,0 +1,254 @@
+"""The results document (JSON) and its Markdown table, with ratios and the issue's targets.
+
+The JSON keeps the shape other tools read::
+
+    {"machine": {...}, "mode": "quick"|"full",
+     "scenarios": {"S1": {"ours": {"rps", "p50_ms", "p99_ms", "queries", "rss_mb"},
+                          "django_scim2": {...}|null, "floor": {...}|null}, ...}}
+
+and adds ``details`` (requests, errors, response bytes, RSS growth, why an
+implementation is left out), ``targets`` (each target met or missed, by how
+much) and ``run`` (sizes, seeding and total time) beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.config import Sizes
+
+IMPLEMENTATIONS = ("ours", "django_scim2", "floor")
+CORE_KEYS = ("rps", "p50_ms", "p99_ms", "queries", "rss_mb")
+DETAIL_KEYS = (
+    "requests",
+    "errors",
+    "statuses",
+    "seconds",
+    "bytes",
+    "queries_max",
+    "rss_growth_mb",
+    "mean_ms",
+)
+FULL_USERS = 100_000
+
+
+def _core(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not result or not result.get("supported"):
+        return None
+    return {key: result.get(key) for key in CORE_KEYS}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def build(
+    machine: dict[str, Any],
+    size: Sizes,
+    results: dict[str, dict[str, Any]],
+    scenarios: dict[str, Any],
+    *,
+    seconds: float,
+    seeding: dict[str, Any],
+) -> dict[str, Any]:
+    """The results document of one run."""
+    doc: dict[str, Any] = {
+        "machine": machine,
+        "mode": size.mode,
+        "scenarios": {},
+        "details": {},
+        "targets": [],
+        "run": {},
+    }
+    for key, by_impl in results.items():
+        doc["scenarios"][key] = {impl: _core(by_impl.get(impl)) for impl in IMPLEMENTATIONS}
+        details: dict[str, Any] = {"title": scenarios[key].title}
+        for impl in IMPLEMENTATIONS:
+            result = by_impl.get(impl)
+            if result is None:
+                details[impl] = {"note": "not run"}
+            elif not result.get("supported"):
+                details[impl] = {"note": result.get("note")}
+            else:
+                details[impl] = {k: result.get(k) for k in DETAIL_KEYS}
+        ours = doc["scenarios"][key]["ours"] or {}
+        details["ours_vs_django_scim2"] = _ratio(
+            ours.get("rps"), (doc["scenarios"][key]["django_scim2"] or {}).get("rps")
+        )
+        details["ours_vs_floor"] = _ratio(
+            ours.get("rps"), (doc["scenarios"][key]["floor"] or {}).get("rps")
+        )
+        doc["details"][key] = details
+    doc["targets"] = targets(doc, size)
+    doc["run"] = {
+        "sizes": size.as_dict(),
+        "seconds": round(seconds, 1),
+        "seeding": {
+            impl: {k: v for k, v in (fx or {}).items() if k != "token"}
+            for impl, fx in seeding.items()
+        },
+    }
+    return doc
+
+
+def _get(doc: dict[str, Any], key: str, impl: str, field: str) -> Any:
+    return ((doc["scenarios"].get(key) or {}).get(impl) or {}).get(field)
+
+
+def targets(doc: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
+    """Each target of issue 4 with what was measured, met or missed, and by how much."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, met: bool | None, measured: str, gap: str = "") -> None:
+        out.append({"target": name, "met": met, "measured": measured, "gap": "" if met else gap})
+
+    limits = {"S1": 4, "S2": 4, "S3": 5, "S6": 8, "S7": 4, "S8": 3, "S9": 5}
+    for key, limit in limits.items():
+        queries = _get(doc, key, "ours", "queries")
+        maximum = (doc["details"].get(key, {}).get("ours") or {}).get("queries_max", queries)
+        if queries is None:
+            add(f"{key}: at most {limit} SQL queries per request", None, "not measured")
+        else:
+            add(
+                f"{key}: at most {limit} SQL queries per request",
+                maximum <= limit,
+                f"{queries:g} on average, {maximum:g} at most",
+                f"{maximum - limit:g} over",
+            )
+    for key in ("S1", "S2"):
+        ratio = doc["details"].get(key, {}).get("ours_vs_floor")
+        add(
+            f"{key}: at least 60% of the floor's throughput",
+            None if ratio is None else ratio >= 0.6,
+            "not measured" if ratio is None else f"{ratio:.0%} of the floor",
+            "" if ratio is None else f"{0.6 - ratio:.0%} short (x{0.6 / ratio:.2f} needed)",
+        )
+    for key, factor in (("S3", 30), ("S6", 5)):
+        ratio = doc["details"].get(key, {}).get("ours_vs_django_scim2")
+        add(
+            f"{key}: at least {factor}x django-scim2's throughput",
+            None if ratio is None else ratio >= factor,
+            "not measured" if ratio is None else f"{ratio:g}x django-scim2",
+            "" if ratio is None else f"x{factor / ratio:.2f} more needed",
+        )
+    p99 = _get(doc, "S8", "ours", "p99_ms")
+    growth = (doc["details"].get("S8", {}).get("ours") or {}).get("rss_growth_mb")
+    scale = (
+        ""
+        if size.users >= FULL_USERS
+        else f" (at {size.users:,} members; the target is for {FULL_USERS:,}: run FULL=1)"
+    )
+    add(
+        "S8: under 1.5 s per request" + scale,
+        None if p99 is None else p99 < 1500,
+        "not measured" if p99 is None else f"p99 {p99:,.0f} ms",
+        f"{(p99 or 0) - 1500:,.0f} ms over",
+    )
+    add(
+        "S8: worker RSS grows by less than 150 MB" + scale,
+        None if growth is None else growth < 150,
+        "not measured" if growth is None else f"{growth:g} MB",
+        f"{(growth or 0) - 150:g} MB over",
+    )
+    baseline = _get(doc, "S4", "django_scim2", "rps")
+    for key in ("S4", "S5"):
+        rps = _get(doc, key, "ours", "rps")
+        met = None if rps is None or baseline is None else rps >= baseline
+        add(
+            f"{key}: at least as fast as django-scim2's POST",
+            met,
+            "not measured" if met is None else f"{rps:g} vs {baseline:g} req/s",
+            "" if met is None else f"{1 - rps / baseline:.0%} slower",
+        )
+    sync = doc["details"].get("S9", {}).get("ours") or {}
+    if sync.get("seconds") and sync.get("requests"):
+        pages = -(-size.users // 1000)
+        total = sync["seconds"] * pages / sync["requests"] * FULL_USERS / size.users
+        note = "" if size.users >= FULL_USERS else f" (projected from {size.users:,} users)"
+        add(
+            "S9: a full sync of 100,000 users in under 60 s",
+            total < 60,
+            f"{total:.1f} s{note}",
+            f"{total - 60:.1f} s over",
+        )
+    else:
+        add("S9: a full sync of 100,000 users in under 60 s", None, "not measured")
+    return out
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The results as a Markdown page: machine, table, ratios, targets, notes."""
+    m = doc["machine"]
+    run = doc["run"]
+    lines = [
+        f"# axon-scim benchmark ({doc['mode']} mode)",
+        "",
+        f"{m['date']}, commit `{m['commit']}`. {m['cores']} cores ({m['cpu']}), "
+        f"{_fmt(m['memory_mb'])} MB RAM; Python {m['python']}, Django {m['django']}, "
+        f"DRF {m['djangorestframework']}, PostgreSQL {m['postgresql']}, psycopg {m['psycopg']}, "
+        f"gunicorn {m['gunicorn']} ({m['workers']} sync workers), django-scim2 "
+        f"{m['django_scim2'] or 'not installed'}. Load: concurrency {m['concurrency']}, "
+        f"{run['sizes']['requests']} requests or {run['sizes']['time_limit']:g} s per "
+        f"scenario and implementation, from a separate process on the same machine.",
+        "",
+        f"Data: 2 organizations of {run['sizes']['users']:,} users (two emails each, "
+        f"enterprise attributes, a manager), {run['sizes']['small_groups']:,} groups of "
+        f"{run['sizes']['group_size']} and one group of all {run['sizes']['users']:,} users "
+        f"each. The token is organization A's. Total run time {run['seconds']:.0f} s.",
+        "",
+        "| scenario | impl | req/s | p50 ms | p99 ms | queries/req | bytes/resp | peak RSS MB |"
+        " ours ÷ it |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {"ours": "axon-scim", "django_scim2": "django-scim2", "floor": "floor"}
+    notes: list[str] = []
+    for key, by_impl in doc["scenarios"].items():
+        details = doc["details"][key]
+        for impl in IMPLEMENTATIONS:
+            core, extra = by_impl.get(impl), details.get(impl) or {}
+            label = f"**{key}** {details['title']}" if impl == "ours" else ""
+            if core is None:
+                lines.append(f"| {label} | {names[impl]} | n/a | | | | | | |")
+                if extra.get("note") and extra["note"] != "not run":
+                    notes.append(f"- {key}, {names[impl]}: {extra['note']}")
+                continue
+            ratio = (
+                ""
+                if impl == "ours"
+                else _fmt(
+                    details["ours_vs_django_scim2" if impl == "django_scim2" else "ours_vs_floor"],
+                    2,
+                )
+            )
+            rss = _fmt(core["rss_mb"])
+            if extra.get("rss_growth_mb") is not None and key in ("S8", "S9"):
+                rss += f" (+{_fmt(extra['rss_growth_mb'])})"
+            errors = f" ({extra['errors']} errors)" if extra.get("errors") else ""
+            lines.append(
+                f"| {label} | {names[impl]} | {_fmt(core['rps'])}{errors} | "
+                f"{_fmt(core['p50_ms'])} | {_fmt(core['p99_ms'])} | {_fmt(core['queries'])} | "
+                f"{_fmt(extra.get('bytes'))} | {rss} | {ratio} |"
+            )
+    lines += [
+        "",
+        "`ours ÷ it` is axon-scim's req/s divided by that implementation's. "
+        "Peak RSS is the highest worker's; (+N) is its growth during the scenario. "
+        "S9 runs as one client paging sequentially (concurrency 1); its req/s are pages/s.",
+        "",
+    ]
+    if notes:
+        lines += ["Implementations left out of a scenario:", "", *notes, ""]
+    lines += ["## Targets (issue 4)", "", "| target | measured | met |", "|---|---|---|"]
+    for target in doc["targets"]:
+        met = {True: "yes", False: f"**no**: {target['gap']}", None: "-"}[target["met"]]
+        lines.append(f"| {target['target']} | {target['measured']} | {met} |")
+    lines.append("")
+    return "\n".join(lines)

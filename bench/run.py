@@ -1,0 +1,410 @@
+"""Orchestrates a benchmark run: seed, serve, drive, report.
+
+    python -m bench.run [--full] [--only S1,S3] [--skip-djscim2]
+
+1. seeds (or reuses) the bench databases, one process per implementation;
+2. starts two gunicorn servers with 2 sync workers each on free 127.0.0.1
+   ports: axon-scim (with the floor views under /floor/) and django-scim2;
+3. for each scenario, checks one response of each implementation, then runs
+   the load generator (a separate process) against each in turn, resetting
+   and reading the workers' peak RSS around it;
+4. prints the Markdown table and writes bench/results/latest.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import data, report
+from bench.config import ORG_SLUGS, Sizes, sizes
+from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORKERS = 2
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One gunicorn master with ``WORKERS`` sync workers on 127.0.0.1."""
+
+    def __init__(self, name: str, settings_module: str) -> None:
+        self.name = name
+        self.port = free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(WORKERS),
+                "--worker-class",
+                "sync",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "600",
+                "--log-level",
+                "warning",
+                "bench.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+
+    def wait_ready(self, path: str, headers: dict[str, str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {self.process.returncode}")
+            try:
+                status, _ = request(self.port, "GET", path, headers)
+                if status < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} server did not answer within {timeout}s")
+
+    def workers(self) -> list[int]:
+        """Pids of the master's worker processes."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss(server: Server) -> dict[int, int]:
+    """Reset each worker's peak RSS (clear_refs 5) and return its current RSS in kB."""
+    baseline = {}
+    for pid in server.workers():
+        # Without the reset, VmHWM stays the peak since the worker started.
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        baseline[pid] = _status_kb(pid, "VmRSS")
+    return baseline
+
+
+def peak_rss(baseline: dict[int, int]) -> tuple[float | None, float | None]:
+    """The highest worker peak RSS (MB) and the largest growth over its baseline (MB)."""
+    peaks, growth = [], []
+    for pid, start in baseline.items():
+        try:
+            hwm = _status_kb(pid, "VmHWM")
+        except OSError:
+            continue
+        peaks.append(hwm)
+        growth.append(hwm - start)
+    if not peaks:
+        return None, None
+    return round(max(peaks) / 1024, 1), round(max(growth) / 1024, 1)
+
+
+def request(
+    port: int, method: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    try:
+        conn.request(
+            method, path, body=json.dumps(body) if body is not None else None, headers=headers
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def seed(impl: str, size: Sizes, workdir: Path) -> dict[str, Any]:
+    out = workdir / f"fixtures-{impl}.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench.seed", impl, size.mode, str(out)],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return json.loads(out.read_text())
+
+
+def targets(
+    size: Sizes,
+    ours: dict[str, Any],
+    ours_port: int,
+    djscim2: dict[str, Any] | None,
+    djscim2_port: int | None,
+) -> list[Target]:
+    slug = ORG_SLUGS[0]
+    org_id = ours["org_ids"][slug]
+    found = [
+        Target(
+            "ours",
+            ours_port,
+            "/scim/v2",
+            ours["token"],
+            org_id,
+            lambda i: str(data.user_uuid(slug, i)),
+            lambda g: str(data.group_uuid(slug, g)),
+            str(data.big_group_uuid(slug)),
+        ),
+    ]
+    if djscim2 is not None and djscim2_port is not None:
+        found.append(
+            Target(
+                "django_scim2",
+                djscim2_port,
+                "/scim/v2",
+                djscim2["token"],
+                djscim2["org_ids"][slug],
+                lambda i: str(data.djscim2_user_id(0, i, size.users)),
+                lambda g: str(data.djscim2_group_id(0, g, size.small_groups)),
+                str(data.djscim2_big_group_id(0, size.small_groups)),
+            )
+        )
+    found.append(
+        Target(
+            "floor",
+            ours_port,
+            "/floor",
+            None,
+            org_id,
+            lambda i: str(data.user_uuid(slug, i)),
+            lambda g: str(data.group_uuid(slug, g)),
+            str(data.big_group_uuid(slug)),
+            query=f"org={org_id}",
+        )
+    )
+    return found
+
+
+def measure(
+    scenario: Scenario, target: Target, server: Server, size: Sizes, workdir: Path
+) -> dict[str, Any]:
+    """Check one response, then run the load generator against ``target``."""
+    phases = scenario.build(target, size)
+    label = f"{scenario.key} {target.name}"
+    if scenario.check is not None:
+        method, path, body = phases[0][0]
+        status, raw = request(target.port, method, path, target.headers(), body)
+        problem = scenario.check(status, parse_body(raw), size)
+        if problem:
+            say(f"  {label}: not supported ({problem})")
+            return {"supported": False, "note": problem}
+    plan = {
+        "port": target.port,
+        "headers": target.headers(),
+        "label": label,
+        "concurrency": scenario.concurrency,
+        "time_limit": size.sync_time_limit if scenario.key == "S9" else size.time_limit,
+        "phases": phases,
+    }
+    plan_file, result_file = workdir / "plan.json", workdir / "result.json"
+    plan_file.write_text(json.dumps(plan))
+    baseline = reset_peak_rss(server)
+    subprocess.run(
+        [sys.executable, "-m", "bench.loadgen", str(plan_file), str(result_file)],
+        cwd=ROOT,
+        check=True,
+    )
+    result = json.loads(result_file.read_text())
+    result["rss_mb"], result["rss_growth_mb"] = peak_rss(baseline)
+    result["supported"] = True
+    if result["errors"] > result["requests"] / 2:
+        result["supported"] = False
+        result["note"] = (
+            f"answers errors: {result['statuses']}; {(result['error_sample'] or '')[:160]}"
+        )
+    say(
+        f"  {label}: {result['rps']} req/s, p50 {result['p50_ms']} ms, p99 "
+        f"{result['p99_ms']} ms, {result['queries']} queries, {result['requests']} requests"
+        + (f", {result['errors']} errors {result['statuses']}" if result["errors"] else "")
+    )
+    return result
+
+
+def machine() -> dict[str, Any]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import psycopg
+
+    def pkg(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        None,
+    )
+    from bench.config import PG_BASE
+
+    with psycopg.connect(f"{PG_BASE}/postgres") as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_mb": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "django": pkg("Django"),
+        "djangorestframework": pkg("djangorestframework"),
+        "postgresql": pg,
+        "psycopg": pkg("psycopg"),
+        "gunicorn": pkg("gunicorn"),
+        "django_scim2": pkg("django-scim2"),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "workers": WORKERS,
+        "concurrency": 4,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="100,000 users per organization")
+    parser.add_argument("--only", default="", help="comma-separated scenarios, e.g. S1,S3")
+    parser.add_argument("--skip-djscim2", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print, do not write results")
+    args = parser.parse_args()
+    size = sizes(args.full)
+    only = [key.strip().upper() for key in args.only.split(",") if key.strip()]
+    started = time.monotonic()
+    with_djscim2 = not args.skip_djscim2 and importlib.util.find_spec("django_scim") is not None
+    if not with_djscim2 and not args.skip_djscim2:
+        say("django-scim2 is not installed (pip install -e '.[compare]'): its column stays empty")
+    say(f"== axon-scim benchmark, {size.mode} mode: {size.users:,} users per organization")
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="axon-bench-") as tmp:
+        workdir = Path(tmp)
+        say("== seeding")
+        ours_fixtures = seed("ours", size, workdir)
+        djscim2_fixtures = seed("djscim2", size, workdir) if with_djscim2 else None
+        try:
+            say("== starting gunicorn")
+            ours_server = Server("axon-scim", "bench.settings_ours")
+            servers.append(ours_server)
+            djscim2_server = None
+            if djscim2_fixtures is not None:
+                djscim2_server = Server("django-scim2", "bench.djscim2.settings")
+                servers.append(djscim2_server)
+            all_targets = targets(
+                size,
+                ours_fixtures,
+                ours_server.port,
+                djscim2_fixtures,
+                djscim2_server.port if djscim2_server else None,
+            )
+            server_of = {"ours": ours_server, "floor": ours_server, "django_scim2": djscim2_server}
+            for target in all_targets:
+                server = server_of[target.name]
+                assert server is not None
+                server.wait_ready(
+                    target.path("/ServiceProviderConfig")
+                    if target.name != "floor"
+                    else "/scim/v2/ServiceProviderConfig",
+                    target.headers(),
+                )
+                # Warm every worker: imports, URL resolvers, connections.
+                for _ in range(2 * WORKERS):
+                    request(
+                        target.port, *SCENARIOS[0].build(target, size)[0][0][:2], target.headers()
+                    )
+            results: dict[str, dict[str, Any]] = {}
+            by_key = {scenario.key: scenario for scenario in SCENARIOS}
+            for scenario in SCENARIOS:
+                if only and scenario.key not in only:
+                    continue
+                say(f"== {scenario.key}: {scenario.title}")
+                results[scenario.key] = {}
+                for target in all_targets:
+                    server = server_of[target.name]
+                    assert server is not None
+                    results[scenario.key][target.name] = measure(
+                        scenario, target, server, size, workdir
+                    )
+        finally:
+            for server in servers:
+                server.stop()
+    results = {key: results[key] for key in ORDER if key in results}
+    document = report.build(
+        machine(),
+        size,
+        results,
+        by_key,
+        seconds=time.monotonic() - started,
+        seeding={"ours": ours_fixtures, "django_scim2": djscim2_fixtures},
+    )
+    markdown = report.markdown(document)
+    print(markdown)
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.md").write_text(markdown)
+        (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+        say(
+            f"== wrote {RESULTS / 'latest.md'} and latest.json "
+            f"({time.monotonic() - started:.0f}s in all)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""axon-scim under benchmark: portal_demo's settings on the bench database, queries counted.
+
+Also serves the floor views (``bench.floor``) from the same data under ``/floor/``.
+"""
+
+import os
+
+from bench.config import OURS_DB, db_url
+from portal_demo.settings import *  # noqa: F403
+from portal_demo.settings import MIDDLEWARE
+
+DEBUG = False
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("BENCH_DB_NAME", OURS_DB),
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+        "USER": "postgres",
+        # Persistent connections, as a production deployment runs (all three servers alike).
+        "CONN_MAX_AGE": 600,
+    }
+}
+DATABASE_URL = db_url(OURS_DB)
+MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]
+ROOT_URLCONF = "bench.urls_ours"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"axon_scim": {"handlers": ["console"], "level": "WARNING"}},
+}
