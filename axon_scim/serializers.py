@@ -291,33 +291,21 @@ class GroupSerializer:
                 "group_id",
                 "user_id",
                 "user__display_name",
-                "user__user_name",
                 "member_group_id",
                 "member_group__display_name",
             )
             .iterator(chunk_size=5000)
         )
-        users_url = f"{self.base_url}/Users/"
-        groups_url = f"{self.base_url}/Groups/"
-        for group_id, user_id, user_display, user_name, member_group_id, group_display in rows:
-            if user_id is not None:
-                member_id = str(user_id)
-                out[group_id].append(
-                    {
-                        "value": member_id,
-                        "$ref": users_url + member_id,
-                        "display": user_display or user_name,
-                        "type": "User",
-                    }
-                )
-            else:
-                member_id = str(member_group_id)
-                out[group_id].append(
-                    {
-                        "value": member_id,
-                        "$ref": groups_url + member_id,
-                        "display": group_display,
-                        "type": "Group",
-                    }
-                )
+        urls = {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
+        for group_id, user_id, user_display, member_group_id, group_display in rows:
+            kind, member, display = (
+                ("User", user_id, user_display)
+                if user_id is not None
+                else ("Group", member_group_id, group_display)
+            )
+            member_id = str(member)
+            item = {"value": member_id, "$ref": urls[kind] + member_id, "type": kind}
+            if display:  # the same display_name that a members.display filter compares
+                item["display"] = display
+            out[group_id].append(item)
         return out
