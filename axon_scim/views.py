@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from . import services
 from .authentication import ScimPrincipal, ScimTokenAuthentication
 from .conf import scim_settings
-from .models import Organization, ScimGroup, ScimUser
+from .models import Organization, ScimGroup, ScimToken, ScimUser
 from .protocol import constants as c
 from .protocol import errors
 from .protocol.documents import normalize_document
@@ -72,7 +72,7 @@ class ScimParser(BaseParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         import json
 
@@ -132,10 +132,10 @@ class HasScimToken(BasePermission):
 class ScimView(APIView):
     """Base of every SCIM endpoint: wire format, errors, tenant, actor."""
 
-    authentication_classes: ClassVar[list[Any]] = [ScimTokenAuthentication]
-    permission_classes: ClassVar[list[Any]] = [HasScimToken]
-    renderer_classes: ClassVar[list[Any]] = [ScimRenderer, PlainJsonRenderer]
-    parser_classes: ClassVar[list[Any]] = [ScimParser]
+    authentication_classes = [ScimTokenAuthentication]
+    permission_classes = [HasScimToken]
+    renderer_classes = [ScimRenderer, PlainJsonRenderer]
+    parser_classes = [ScimParser]
 
     def get_exception_handler(self) -> Callable[..., Response]:
         return scim_exception_handler
@@ -149,12 +149,12 @@ class ScimView(APIView):
             )
         super().initial(request, *args, **kwargs)
 
-    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+    def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         raise errors.MethodNotAllowedError(f'Method "{request.method}" is not allowed here.')
 
     @property
     def organization(self) -> Organization:
-        return self.request.user.organization
+        return cast(ScimPrincipal, self.request.user).organization
 
     def base_url(self) -> str:
         """The absolute URL of the SCIM root, without a trailing slash."""
@@ -164,7 +164,7 @@ class ScimView(APIView):
         meta = self.request.META
         request_id = meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
         return services.Actor(
-            token=self.request.auth,
+            token=cast(ScimToken, self.request.auth),
             request_id=request_id,
             ip=meta.get("REMOTE_ADDR") or None,
             user_agent=meta.get("HTTP_USER_AGENT", ""),
@@ -226,8 +226,8 @@ class ScimView(APIView):
 class DiscoveryView(ScimView):
     """Discovery endpoints need no token (RFC 7644 section 4)."""
 
-    authentication_classes: ClassVar[list[Any]] = []
-    permission_classes: ClassVar[list[Any]] = []
+    authentication_classes = []
+    permission_classes = []
 
 
 # --- Discovery ----------------------------------------------------------------------
@@ -318,6 +318,14 @@ class ResourceView(ScimView):
 
     def render_page(self, rows: list[Any], query: ListQuery) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def get_object(self, pk: str) -> Any:
+        """The resource of this organization with id ``pk``, else 404 (as for any unknown id)."""
+        uuid_pk = services.parse_id(pk)
+        found = self.queryset().filter(pk=uuid_pk).first() if uuid_pk else None
+        if found is None:
+            raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
+        return found
 
     def search(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of resources and the total, in a fixed number of queries."""
@@ -410,13 +418,7 @@ class UserDetailView(UserViewMixin, ResourceView):
     """GET, PUT, PATCH, DELETE /Users/{id}."""
 
     def get(self, request: Request, pk: str) -> Response:
-        user = (
-            self.queryset().filter(pk=services.parse_id(pk)).first()
-            if services.parse_id(pk)
-            else None
-        )
-        if user is None:
-            raise errors.NotFoundError(f'User "{pk}" not found.')
+        user = self.get_object(pk)
         return self.not_modified(user.version) or self.user_response(user)
 
     def put(self, request: Request, pk: str) -> Response:
@@ -506,13 +508,7 @@ class GroupDetailView(GroupViewMixin, ResourceView):
     """GET, PUT, PATCH, DELETE /Groups/{id}."""
 
     def get(self, request: Request, pk: str) -> Response:
-        group = (
-            self.queryset().filter(pk=services.parse_id(pk)).first()
-            if services.parse_id(pk)
-            else None
-        )
-        if group is None:
-            raise errors.NotFoundError(f'Group "{pk}" not found.')
+        group = self.get_object(pk)
         return self.not_modified(group.version) or self.group_response(group)
 
     def put(self, request: Request, pk: str) -> Response:
