@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import models
 from django.utils.timezone import now
 
@@ -150,6 +151,32 @@ class ScimUserValue(models.Model):
         super().save(*args, **kwargs)
 
 
+class Role(models.Model):
+    """A named set of object permissions on the organization, that a group mapping may grant.
+
+    The permissions are guardian object permissions on the ``Organization``
+    row (``assign_perm(codename, account, organization)``), so a portal checks
+    them with ``account.has_perm("axon_scim.<codename>", organization)``.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True, default="")
+    permissions = models.ManyToManyField(Permission, blank=True, related_name="+")
+    created = models.DateTimeField(default=now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="axon_scim_role_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ScimGroup(models.Model):
     """A SCIM Group of one organization; members are ``ScimMembership`` rows."""
 
@@ -159,6 +186,10 @@ class ScimGroup(models.Model):
     display_name_lower = models.CharField(max_length=255, editable=False)
     # NULL, not "", is "no externalId": the IdP may send an empty one and they must differ.
     external_id = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001
+    # The portal role that membership grants (the group-to-role mapping).
+    role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.PROTECT, related_name="groups"
+    )
     version = models.PositiveIntegerField(default=1)
     created = models.DateTimeField(default=now)
     last_modified = models.DateTimeField(default=now)
@@ -222,6 +253,52 @@ class ScimMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id} <- {self.user_id or self.member_group_id}"
+
+
+class RoleAssignment(models.Model):
+    """One reason a portal account holds a role: a mapped SCIM group, or a grant by hand.
+
+    ``group`` set: granted because the account's SCIM user is a member of that
+    mapped group; SCIM adds and removes these. ``group`` null: granted by hand
+    in the portal; SCIM never touches these. The account holds the role's
+    permissions while at least one assignment remains.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim_role_assignments"
+    )
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="assignments")
+    group = models.ForeignKey(
+        ScimGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    created = models.DateTimeField(default=now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account", "role", "group"],
+                name="axon_scim_assignment_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "account", "role"],
+                condition=models.Q(group__isnull=True),
+                name="axon_scim_assignment_manual_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "role", "group"], name="axon_scim_assignment_role"),
+        ]
+
+    def __str__(self) -> str:
+        source = f"group {self.group_id}" if self.group_id else "by hand"
+        return f"{self.account_id} holds {self.role_id} ({source})"
+
+    @property
+    def is_manual(self) -> bool:
+        return self.group_id is None
 
 
 class ScimTokenQuerySet(TenantQuerySet):
@@ -288,11 +365,21 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True, default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
+    # The tamper-evident chain: set when the event is sealed, at the end of the
+    # transaction that wrote it (services.audited).
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    previous_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-time", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="axon_scim_audit_sequence"
+            ),
+        ]
         indexes = [
             models.Index(fields=["organization", "time"], name="axon_scim_audit_time"),
             models.Index(
@@ -307,8 +394,24 @@ class AuditEvent(models.Model):
         )
 
 
+class AuditChain(models.Model):
+    """The head of one organization's audit chain; its row lock orders the sealing."""
+
+    organization = models.OneToOneField(
+        Organization, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: #{self.sequence}"
+
+
 __all__ = [
+    "AuditChain",
     "AuditEvent",
+    "Role",
+    "RoleAssignment",
     "Organization",
     "ScimGroup",
     "ScimMembership",
