@@ -16,10 +16,45 @@ from django.contrib.auth import get_user_model
 from .conf import scim_settings
 
 if TYPE_CHECKING:
-    from .models import ScimUser
+    from .models import Organization, ScimUser
 
 
-class AccountAdapter:
+SESSION_ORGANIZATION_KEY = "axon_scim_organization"
+
+
+class OrganizationAdapterMixin:
+    """Which organization a portal session acts for."""
+
+    def session_organization(self, request: Any) -> Organization | None:
+        """The organization of the signed-in portal session, or None.
+
+        Read from the session (``SESSION_ORGANIZATION_KEY``, set by the host
+        when the user picks an organization); never from a header, a query
+        parameter or a body. A user with ``sso:configure`` on exactly one
+        organization acts for that one, and it is remembered in the session.
+        """
+        from guardian.shortcuts import get_objects_for_user
+
+        from .models import Organization
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        pk = request.session.get(SESSION_ORGANIZATION_KEY)
+        if pk is not None:
+            return Organization.objects.filter(pk=pk).first()
+        candidates = list(
+            get_objects_for_user(
+                user, "axon_scim.configure_sso", Organization, with_superuser=False
+            )[:2]
+        )
+        if len(candidates) != 1:
+            return None
+        request.session[SESSION_ORGANIZATION_KEY] = candidates[0].pk
+        return candidates[0]
+
+
+class AccountAdapter(OrganizationAdapterMixin):
     """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``."""
 
     def account_username(self, scim_user: ScimUser) -> str:
