@@ -8,7 +8,7 @@ signal after commit. Views and commands call these; nothing else writes.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,11 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.timezone import now
 
+from . import roles, signals
 from .adapter import get_adapter
+from .audit import SYSTEM, Actor, audited, record_event
 from .conf import scim_settings
 from .models import (
-    AuditEvent,
     Organization,
+    Role,
+    RoleAssignment,
     ScimGroup,
     ScimMembership,
     ScimToken,
@@ -43,58 +46,6 @@ from .serializers import (
 )
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change, and from where: a SCIM token or a portal user."""
-
-    token: ScimToken | None = None
-    user: Any = None  # an AUTH_USER_MODEL instance
-    request_id: str = ""
-    ip: str | None = None
-    user_agent: str = ""
-    label: str = field(default="")
-
-    @property
-    def display(self) -> str:
-        if self.label:
-            return self.label
-        if self.token is not None:
-            return f"token {self.token.prefix}"
-        if self.user is not None:
-            return f"user {self.user.get_username()}"
-        return "system"
-
-
-SYSTEM = Actor(label="system")
-
-
-def record_event(
-    organization: Organization,
-    actor: Actor,
-    action: str,
-    resource_type: str,
-    resource_id: object = "",
-    *,
-    before: Any = None,
-    after: Any = None,
-) -> AuditEvent:
-    """Write one audit event; call it inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
-        organization=organization,
-        action=action,
-        resource_type=resource_type,
-        resource_id=str(resource_id),
-        actor_token=actor.token,
-        actor_user=actor.user,
-        actor_label=actor.display,
-        before=before,
-        after=after,
-        request_id=actor.request_id[:64],
-        ip=actor.ip,
-        user_agent=actor.user_agent[:512],
-    )
-
-
 def _token_summary(token: ScimToken) -> dict[str, Any]:
     return {
         "label": token.label,
@@ -113,7 +64,7 @@ def issue_token(
 ) -> tuple[ScimToken, str]:
     """Create a bearer token and return it with its secret, which is never stored."""
     secret = scim_settings.TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with transaction.atomic():
+    with audited(organization):
         token = ScimToken.objects.create(
             organization=organization,
             label=label,
@@ -130,7 +81,7 @@ def issue_token(
 
 def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
     """Revoke a token; requests presenting it fail from the next one on."""
-    with transaction.atomic():
+    with audited(token.organization):
         token = ScimToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked is None:
             before = _token_summary(token)
@@ -270,14 +221,32 @@ def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -
     changes = user_changes(doc)
     user = ScimUser(organization=organization)
     try:
-        with transaction.atomic():
+        with audited(organization):
             _write_user(organization, user, changes, creating=True)
             record_event(
                 organization, actor, "user.created", "User", user.pk, after=_user_snapshot(user)
             )
+            _after_commit(
+                signals.user_provisioned,
+                ScimUser,
+                organization,
+                actor,
+                scim_user=user,
+                account=user.account,
+            )
     except IntegrityError as exc:
         raise _unique_user_name(exc, user.user_name) or exc from None
     return user
+
+
+def _after_commit(
+    signal: Any, sender: type, organization: Organization, actor: Actor, **arguments: Any
+) -> None:
+    """Send ``signal`` once the transaction under way commits (never for a rolled-back change)."""
+    if signal.has_listeners():
+        transaction.on_commit(
+            lambda: signal.send(sender=sender, organization=organization, actor=actor, **arguments)
+        )
 
 
 def replace_user(
@@ -318,7 +287,7 @@ def _update_user(
 ) -> ScimUser:
     attempted = ""
     try:
-        with transaction.atomic():
+        with audited(organization):
             user = _lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
             before = _user_snapshot(user)
@@ -333,40 +302,79 @@ def _update_user(
             if was_active and not user.active:
                 _deactivate(organization, actor, user)
             elif user.active and not was_active:
-                record_event(organization, actor, "user.reactivated", "User", user.pk)
+                _reactivate(organization, actor, user)
     except IntegrityError as exc:
         raise _unique_user_name(exc, attempted) or exc from None
     return user
 
 
-def _deactivate(organization: Organization, actor: Actor, user: ScimUser) -> None:
+def _deactivate(
+    organization: Organization, actor: Actor, user: ScimUser, *, deleted: bool = False
+) -> None:
+    """Disable the account at once and take away the roles its groups gave it."""
     if user.account is not None:
-        get_adapter().deactivate_account(user.account)
-    record_event(organization, actor, "user.deactivated", "User", user.pk)
+        account_id = user.account_id
+        roles.reconcile(
+            organization,
+            actor,
+            [account_id],
+            lambda: roles.drop_group_assignments(organization, account_id),
+        )
+        adapter = get_adapter()
+        if deleted:
+            adapter.retire_account(user.account, user)
+        else:
+            adapter.deactivate_account(user.account)
+    if not deleted:
+        record_event(organization, actor, "user.deactivated", "User", user.pk)
+    _after_commit(
+        signals.user_deprovisioned,
+        ScimUser,
+        organization,
+        actor,
+        scim_user=user,
+        account=user.account,
+        deleted=deleted,
+    )
+
+
+def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> None:
+    """Restore the roles of a reactivated user from its current groups."""
+    if user.account is not None:
+        roles.reconcile(
+            organization,
+            actor,
+            [user.account_id],
+            lambda: roles.restore_from_groups(organization, user),
+        )
+    record_event(organization, actor, "user.reactivated", "User", user.pk)
+    _after_commit(
+        signals.user_reactivated,
+        ScimUser,
+        organization,
+        actor,
+        scim_user=user,
+        account=user.account,
+    )
 
 
 def delete_user(
     organization: Organization, actor: Actor, user_id: object, *, if_match: str | None = None
 ) -> None:
     """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted."""
-    with transaction.atomic():
+    with audited(organization):
         user = _lock_user(organization, user_id)
         check_if_match(if_match, make_etag(user.version))
         before = _user_snapshot(user)
-        if user.account is not None:
-            get_adapter().retire_account(user.account, user)
+        _deactivate(organization, actor, user, deleted=True)
         user.delete()
         record_event(organization, actor, "user.deleted", "User", user_id, before=before)
 
 
 # --- Groups ------------------------------------------------------------------
 
-CHUNK = 1000
-
-
-def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+CHUNK = roles.CHUNK
+_chunks = roles.chunks
 
 
 @dataclass
@@ -438,6 +446,70 @@ def _remove_members(group: ScimGroup, values: Iterable[str]) -> None:
         ).delete()
 
 
+def _current_member_ids(group: ScimGroup) -> list[UUID]:
+    rows = ScimMembership.objects.filter(group=group).values_list("user_id", "member_group_id")
+    return [user or member_group for user, member_group in rows]
+
+
+def _present(group: ScimGroup, ids: list[UUID]) -> set[UUID]:
+    """Which of ``ids`` are members of ``group`` now."""
+    present: set[UUID] = set()
+    for chunk in _chunks(ids):
+        rows = ScimMembership.objects.filter(group=group).filter(
+            Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
+        )
+        present.update(u or g for u, g in rows.values_list("user_id", "member_group_id"))
+    return present
+
+
+class MembershipDelta:
+    """Which members a change really added and removed, measured only when someone needs it.
+
+    Roles of a mapped group and the ``group_membership_changed`` signal need
+    exact sets; an unmapped group with no receivers skips the two queries.
+    """
+
+    def __init__(self, group: ScimGroup, changes: Iterable[MemberChange]) -> None:
+        self.group = group
+        self.needed = group.role_id is not None or signals.group_membership_changed.has_listeners()
+        self.touched: list[UUID] = []
+        self.before: set[UUID] = set()
+        if not self.needed:
+            return
+        touched = {pk for change in changes for pk in map(parse_id, change.values) if pk}
+        if any(change.kind in ("replace", "remove_all") for change in changes):
+            touched.update(_current_member_ids(group))
+        self.touched = list(touched)
+        self.before = _present(group, self.touched)
+
+    def settle(self, organization: Organization, actor: Actor) -> None:
+        """After the change: grant and revoke the group's role, and signal after commit."""
+        if not self.needed:
+            return
+        after = _present(self.group, self.touched)
+        added, removed = after - self.before, self.before - after
+        group = self.group
+        if group.role_id is not None and (added or removed):
+            gained = roles.accounts_of(organization, added)
+            lost = roles.accounts_of(organization, removed)
+
+            def change() -> None:
+                roles.unassign_group(organization, group, lost)
+                roles.assign_group_role(organization, group, gained)
+
+            roles.reconcile(organization, actor, gained + lost, change, group=group)
+        if added or removed:
+            _after_commit(
+                signals.group_membership_changed,
+                ScimGroup,
+                organization,
+                actor,
+                group=group,
+                added=sorted(map(str, added)),
+                removed=sorted(map(str, removed)),
+            )
+
+
 def _replace_members(organization: Organization, group: ScimGroup, members: Members) -> None:
     """Make the membership rows equal ``members``, touching only the difference."""
     current = ScimMembership.objects.filter(group=group)
@@ -477,10 +549,20 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
         external_id=doc.get("externalId") or None,
     )
     try:
-        with transaction.atomic():
+        with audited(organization):
             members = _resolve_members(organization, None, _member_ids(doc))
             group.save(force_insert=True)
             _add_members(organization, group, members)
+            if members:
+                _after_commit(
+                    signals.group_membership_changed,
+                    ScimGroup,
+                    organization,
+                    actor,
+                    group=group,
+                    added=[str(pk) for pk in [*members.users, *members.groups]],
+                    removed=[],
+                )
             record_event(
                 organization,
                 actor,
@@ -504,12 +586,14 @@ def replace_group(
 ) -> ScimGroup:
     """Replace a group (PUT): its name, externalId and the whole member list."""
     try:
-        with transaction.atomic():
+        with audited(organization):
             group = _lock_group(organization, group_id)
             check_if_match(if_match, make_etag(group.version))
             before = _group_snapshot(group)
             members = _resolve_members(organization, group, _member_ids(doc))
+            delta = MembershipDelta(group, [MemberChange("replace", tuple(_member_ids(doc)))])
             _replace_members(organization, group, members)
+            delta.settle(organization, actor)
             group.display_name = doc["displayName"]
             group.external_id = doc.get("externalId") or None
             _touch_group(group)
@@ -538,7 +622,7 @@ def patch_group(
     """Apply PATCH operations to a group; member changes are set operations on rows."""
     attribute_ops, member_changes = split_member_operations(operations)
     try:
-        with transaction.atomic():
+        with audited(organization):
             group = _lock_group(organization, group_id)
             check_if_match(if_match, make_etag(group.version))
             before = _group_snapshot(group)
@@ -551,8 +635,10 @@ def patch_group(
                 group.display_name = doc["displayName"]
                 group.external_id = doc.get("externalId") or None
             summary: dict[str, Any] = {}
+            delta = MembershipDelta(group, member_changes)
             for change in member_changes:
                 _apply_member_change(organization, group, change, summary)
+            delta.settle(organization, actor)
             _touch_group(group)
             record_event(
                 organization,
@@ -607,10 +693,113 @@ def delete_group(
     organization: Organization, actor: Actor, group_id: object, *, if_match: str | None = None
 ) -> None:
     """Delete a group and its membership rows (DELETE /Groups/{id})."""
-    with transaction.atomic():
+    with audited(organization):
         group = _lock_group(organization, group_id)
         check_if_match(if_match, make_etag(group.version))
         before = _group_snapshot(group)
+        delta = MembershipDelta(group, [MemberChange("remove_all", ())])
         ScimMembership.objects.filter(group=group).delete()
+        delta.settle(organization, actor)
         group.delete()
         record_event(organization, actor, "group.deleted", "Group", group_id, before=before)
+
+
+# --- Roles -------------------------------------------------------------------
+
+
+def _role_of(organization: Organization, role_id: object) -> Role:
+    role = (
+        Role.objects.for_tenant(organization).filter(pk=role_id).first()
+        if isinstance(role_id, int) and not isinstance(role_id, bool)
+        else None
+    )
+    if role is None:
+        raise NotFoundError(f'Role "{role_id}" not found.')
+    return role
+
+
+def set_group_role(
+    organization: Organization, actor: Actor, group_id: object, role_id: int | None
+) -> ScimGroup:
+    """Map a group to a role (or clear it with None); every current member follows at once."""
+    with audited(organization):
+        group = _lock_group(organization, group_id)
+        role = None if role_id is None else _role_of(organization, role_id)
+        if group.role_id == (role.pk if role else None):
+            return group
+        old = group.role
+        accounts = roles.member_accounts(group)
+
+        def change() -> None:
+            roles.unassign_group(organization, group)
+            group.role = role
+            group.save(update_fields=["role"])
+            if role is not None:
+                roles.assign_group_role(organization, group, accounts)
+
+        roles.reconcile(organization, actor, accounts, change, group=group)
+        summary = {"group": str(group.pk), "groupDisplayName": group.display_name}
+        record_event(
+            organization,
+            actor,
+            "mapping.set" if role else "mapping.cleared",
+            "Group",
+            group.pk,
+            before={
+                **summary,
+                "role": old.name if old else None,
+                "roleId": old.pk if old else None,
+            },
+            after={
+                **summary,
+                "role": role.name if role else None,
+                "roleId": role.pk if role else None,
+            },
+        )
+    return group
+
+
+def grant_role(organization: Organization, actor: Actor, account: Any, role: Role) -> None:
+    """Grant a role by hand; SCIM never removes it."""
+    role = _role_of(organization, role.pk)
+    with audited(organization):
+        roles.reconcile(
+            organization,
+            actor,
+            [account.pk],
+            lambda: RoleAssignment.objects.get_or_create(
+                organization=organization, account=account, role=role, group=None
+            ),
+        )
+        record_event(
+            organization,
+            actor,
+            "role.assigned_by_hand",
+            "Role",
+            role.pk,
+            after={"role": role.name, "account": account.get_username()},
+        )
+
+
+def revoke_role(organization: Organization, actor: Actor, account: Any, role: Role) -> None:
+    """Withdraw a hand grant; the account keeps the role while one of its groups grants it."""
+    role = _role_of(organization, role.pk)
+    with audited(organization):
+        roles.reconcile(
+            organization,
+            actor,
+            [account.pk],
+            lambda: (
+                RoleAssignment.objects.for_tenant(organization)
+                .filter(account=account, role=role, group__isnull=True)
+                .delete()
+            ),
+        )
+        record_event(
+            organization,
+            actor,
+            "role.unassigned_by_hand",
+            "Role",
+            role.pk,
+            before={"role": role.name, "account": account.get_username()},
+        )

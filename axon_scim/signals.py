@@ -33,11 +33,12 @@ user_reactivated = Signal()
 group_membership_changed = Signal()
 
 # An account gained a role that it did not hold before. Arguments:
-# organization, actor, role, account, group (the ScimGroup granting it, or
-# None for a grant by hand).
+# organization, actor, role, account_id (the portal account's pk: a mapping
+# change can touch 100,000 accounts, so they are not loaded), group (the
+# ScimGroup granting it, or None for a grant by hand).
 role_granted = Signal()
 
 # An account lost a role: no group and no hand grant gives it any more.
-# Arguments: organization, actor, role, account, group (the ScimGroup whose
-# change caused it, or None).
+# Arguments: organization, actor, role, account_id, group (the ScimGroup
+# whose change caused it, or None).
 role_revoked = Signal()

@@ -1,0 +1,247 @@
+"""How roles follow groups: role assignments in, guardian permissions and audit events out.
+
+A role assignment says why an account holds a role: a mapped SCIM group
+(``group`` set) or a grant by hand (``group`` null). ``reconcile`` wraps a
+change to assignments; afterwards every account that gained or lost a role
+(from no source to some, or the reverse) gets the role's guardian object
+permissions on the organization granted or revoked, an audit event, and
+after commit a signal. An account keeps a role while any assignment, by any
+group or by hand, remains, so SCIM never removes a role granted by hand.
+
+Called only from ``services``, inside their ``audited`` transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from guardian.utils import get_user_obj_perms_model
+
+from . import signals
+from .audit import Actor, record_event
+from .models import Organization, Role, RoleAssignment, ScimGroup, ScimMembership, ScimUser
+
+CHUNK = 1000
+
+
+def chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """Slices of ``items``, so ``IN`` lists stay under every database's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[int]:
+    """The portal accounts of active SCIM users among ``user_ids``."""
+    accounts: list[int] = []
+    for chunk in chunks(list(user_ids)):
+        accounts += (
+            ScimUser.objects.for_tenant(organization)
+            .filter(pk__in=chunk, active=True, account__isnull=False)
+            .values_list("account_id", flat=True)
+        )
+    return accounts
+
+
+def member_accounts(group: ScimGroup) -> list[int]:
+    """The portal accounts of the group's active user members."""
+    return list(
+        ScimUser.objects.filter(
+            memberships__group=group, active=True, account__isnull=False
+        ).values_list("account_id", flat=True)
+    )
+
+
+def assign_group_role(organization: Organization, group: ScimGroup, accounts: list[int]) -> None:
+    """Record that ``group`` grants its role to ``accounts`` (its role must be set)."""
+    RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(
+                organization=organization, account_id=account, role_id=group.role_id, group=group
+            )
+            for account in accounts
+        ],
+        batch_size=CHUNK,
+        ignore_conflicts=True,
+    )
+
+
+def unassign_group(
+    organization: Organization, group: ScimGroup, accounts: list[int] | None = None
+) -> None:
+    """Forget what ``group`` grants to ``accounts`` (all its members when None)."""
+    rows = RoleAssignment.objects.for_tenant(organization).filter(group=group)
+    if accounts is None:
+        rows.delete()
+        return
+    for chunk in chunks(accounts):
+        rows.filter(account_id__in=chunk).delete()
+
+
+def restore_from_groups(organization: Organization, user: ScimUser) -> None:
+    """Recreate the group assignments of a reactivated user from its current memberships."""
+    mapped = ScimMembership.objects.filter(user=user, group__role__isnull=False).values_list(
+        "group_id", "group__role_id"
+    )
+    RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(
+                organization=organization, account_id=user.account_id, role_id=role, group_id=group
+            )
+            for group, role in mapped
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def drop_group_assignments(organization: Organization, account: int) -> None:
+    """Forget every role the account holds through groups (deactivation, deletion)."""
+    RoleAssignment.objects.for_tenant(organization).filter(
+        account_id=account, group__isnull=False
+    ).delete()
+
+
+def reconcile(
+    organization: Organization,
+    actor: Actor,
+    accounts: Iterable[int | None],
+    change: Callable[[], None],
+    *,
+    group: ScimGroup | None = None,
+) -> None:
+    """Run ``change`` on the assignments of ``accounts``; then grant and revoke what follows."""
+    ids = list(dict.fromkeys(a for a in accounts if a is not None))
+    before = _held_roles(organization, ids)
+    change()
+    after = _held_roles(organization, ids)
+    gained = [(a, r) for a in ids for r in sorted(after[a] - before[a])]
+    lost = [(a, r) for a in ids for r in sorted(before[a] - after[a])]
+    if not gained and not lost:
+        return
+    _apply_permissions(organization, [a for a in ids if after[a] != before[a]], after)
+    _record(organization, actor, gained, lost, group)
+
+
+def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, set[int]]:
+    held: dict[int, set[int]] = {account: set() for account in accounts}
+    for chunk in chunks(accounts):
+        rows = (
+            RoleAssignment.objects.for_tenant(organization)
+            .filter(account_id__in=chunk)
+            .values_list("account_id", "role_id")
+            .distinct()
+        )
+        for account, role in rows:
+            held[account].add(role)
+    return held
+
+
+def _apply_permissions(
+    organization: Organization, accounts: list[int], held: dict[int, set[int]]
+) -> None:
+    """Make each account's object permissions on the organization match the roles it holds.
+
+    Only permissions that some role of the organization carries are managed
+    here; other object permissions of the account are left alone.
+    """
+    role_permissions: dict[int, set[int]] = defaultdict(set)
+    through = Role.permissions.through.objects.filter(role__organization=organization)
+    for role, permission in through.values_list("role_id", "permission_id"):
+        role_permissions[role].add(permission)
+    managed = set().union(*role_permissions.values())
+    if not managed:
+        return
+    model = get_user_obj_perms_model()
+    content_type = ContentType.objects.get_for_model(Organization)
+    object_pk = str(organization.pk)
+    for chunk in chunks(accounts):
+        current: dict[int, dict[int, int]] = defaultdict(dict)
+        rows = model.objects.filter(
+            content_type=content_type,
+            object_pk=object_pk,
+            user_id__in=chunk,
+            permission_id__in=managed,
+        ).values_list("pk", "user_id", "permission_id")
+        for pk, account, permission in rows:
+            current[account][permission] = pk
+        grant, revoke = [], []
+        for account in chunk:
+            wanted = set().union(*(role_permissions[r] for r in held[account]))
+            grant += [
+                model(
+                    user_id=account, permission_id=p, content_type=content_type, object_pk=object_pk
+                )
+                for p in wanted - current[account].keys()
+            ]
+            revoke += [pk for p, pk in current[account].items() if p not in wanted]
+        model.objects.bulk_create(grant, batch_size=CHUNK, ignore_conflicts=True)
+        if revoke:
+            model.objects.filter(pk__in=revoke).delete()
+
+
+def _record(
+    organization: Organization,
+    actor: Actor,
+    gained: list[tuple[int, int]],
+    lost: list[tuple[int, int]],
+    group: ScimGroup | None,
+) -> None:
+    """One audit event per role an account gained or lost, and its signal after commit."""
+    roles = dict(Role.objects.for_tenant(organization).values_list("pk", "name"))
+    account_ids = sorted({a for a, _ in gained + lost})
+    username_field = get_user_model().USERNAME_FIELD
+    usernames: dict[int, str] = {}
+    for chunk in chunks(account_ids):
+        usernames.update(
+            get_user_model().objects.filter(pk__in=chunk).values_list("pk", username_field)
+        )
+    source = (
+        {"group": str(group.pk), "groupDisplayName": group.display_name}
+        if group is not None
+        else {"group": None}
+    )
+    for action, pairs, signal in (
+        ("role.granted", gained, signals.role_granted),
+        ("role.revoked", lost, signals.role_revoked),
+    ):
+        for account, role in pairs:
+            record_event(
+                organization,
+                actor,
+                action,
+                "Role",
+                role,
+                after={
+                    "role": roles.get(role),
+                    "account": usernames.get(account),
+                    **source,
+                },
+            )
+        if pairs and signal.has_listeners():
+            transaction.on_commit(
+                partial(_send_role_signals, signal, organization, actor, pairs, group)
+            )
+
+
+def _send_role_signals(
+    signal: Any,
+    organization: Organization,
+    actor: Actor,
+    pairs: list[tuple[int, int]],
+    group: ScimGroup | None,
+) -> None:
+    roles = Role.objects.in_bulk({r for _, r in pairs})
+    for account, role in pairs:
+        signal.send(
+            sender=Role,
+            organization=organization,
+            actor=actor,
+            role=roles.get(role),
+            account_id=account,
+            group=group,
+        )
