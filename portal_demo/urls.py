@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("scim/v2/", include("axon_scim.urls")),
+    path("api/v1/scim/", include("axon_scim.portal_urls")),
 ]

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils.timezone import now
 from guardian.shortcuts import get_user_perms
 
-from axon_scim.models import AuditEvent, Organization, ScimToken
+from axon_scim.models import AuditEvent, Organization, Role, ScimGroup, ScimToken
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +193,22 @@ def test_create_scim_token_create_org_rejects_an_invalid_slug(db: None) -> None:
         run("create_scim_token", "bad slug", "--create-org")
 
     assert not Organization.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_two_roles_and_two_groups_once():
+    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+    org = Organization.objects.get(slug="demo")
+    roles = {
+        role.name: {p.codename for p in role.permissions.all()}
+        for role in Role.objects.for_tenant(org)
+    }
+    assert roles == {
+        "Viewer": {"view_organization"},
+        "Editor": {"view_organization", "change_organization"},
+    }
+    assert sorted(ScimGroup.objects.for_tenant(org).values_list("display_name", flat=True)) == [
+        "Engineering",
+        "Support",
+    ]

@@ -14,19 +14,47 @@ import shlex
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from axon_scim.models import Organization
-from axon_scim.services import Actor, issue_token
+from axon_scim.models import Organization, Role, ScimGroup
+from axon_scim.services import Actor, create_group, issue_token
 
 DEFAULT_SLUG = "demo"
 DEFAULT_NAME = "Demo Organization"
 USERNAME = "admin"
 ACTOR = Actor(label="manage.py seed_demo")
+# Two roles a mapping may assign (permissions on the organization) and two
+# SCIM groups to map them to, so the mapping flow can be tried at once.
+DEMO_ROLES = {
+    "Viewer": ("Read access to the organization", ["view_organization"]),
+    "Editor": ("Read and change the organization", ["view_organization", "change_organization"]),
+}
+DEMO_GROUPS = ("Engineering", "Support")
+
+
+def seed_roles_and_groups(organization: Organization) -> None:
+    """Create the demo roles and groups that are missing; existing ones are left as they are."""
+    for name, (description, codenames) in DEMO_ROLES.items():
+        role, created = Role.objects.get_or_create(
+            organization=organization, name=name, defaults={"description": description}
+        )
+        if created:
+            role.permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label="axon_scim", codename__in=codenames
+                )
+            )
+    for display_name in DEMO_GROUPS:
+        exists = ScimGroup.objects.for_tenant(organization).filter(
+            display_name_lower=display_name.lower()
+        )
+        if not exists.exists():
+            create_group(organization, ACTOR, {"displayName": display_name})
 
 
 class Command(BaseCommand):
@@ -62,6 +90,7 @@ class Command(BaseCommand):
             # non-superuser portal admin would hold, so the demo shows it.
             assign_perm("configure_sso", user, organization)
             _token, secret = issue_token(organization, ACTOR, label=f"demo token for {USERNAME}")
+            seed_roles_and_groups(organization)
 
         self.stderr.write(
             f"{'Created' if org_created else 'Reusing'} organization {slug!r}; "
