@@ -1,0 +1,55 @@
+"""The gate of the portal API: one rule per class, checked in order.
+
+A portal request passes when a portal user is signed in through the session
+(``IsAuthenticated`` with ``SessionAuthentication`` on the views), the
+session names an organization (``HasSessionOrganization``) and the user holds
+``sso:configure`` on it (``CanConfigureSso``). The organization comes from the
+session through the adapter only, never from a header, a query parameter or a
+body, so nothing a client sends can point the API at another organization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from .adapter import get_adapter
+from .models import Organization
+
+# The codename behind the product permission ``sso:configure`` (guardian splits on ".").
+CONFIGURE_SSO = "axon_scim.configure_sso"
+
+_CACHE_ATTRIBUTE = "_axon_scim_session_organization"
+
+
+def session_organization(request: Request) -> Organization | None:
+    """The organization the portal session acts for, looked up once per request.
+
+    Security-critical: this is the only place the portal API learns its
+    organization, and it asks the adapter, which reads the session alone.
+    """
+    if not hasattr(request, _CACHE_ATTRIBUTE):
+        setattr(request, _CACHE_ATTRIBUTE, get_adapter().session_organization(request))
+    organization: Organization | None = getattr(request, _CACHE_ATTRIBUTE)
+    return organization
+
+
+class HasSessionOrganization(BasePermission):
+    """The portal session acts for an organization."""
+
+    message = "No organization is selected for this session."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return session_organization(request) is not None
+
+
+class CanConfigureSso(BasePermission):
+    """The user holds ``sso:configure`` on the session's organization."""
+
+    message = "You need the sso:configure permission on this organization."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        organization = session_organization(request)
+        return organization is not None and bool(request.user.has_perm(CONFIGURE_SSO, organization))
