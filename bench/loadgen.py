@@ -119,28 +119,36 @@ def run(plan: dict[str, Any]) -> dict[str, Any]:
             run_phase(plan, phase[:first_phase_sent], started + 2 * limit, samples, progress)
     wall = time.monotonic() - started
     stop.set()
-    latencies = [s[0] for s in samples if s[1] < 400]
-    errors = [s for s in samples if s[1] >= 400]
-    queries = [s[3] for s in samples if s[3] is not None and s[1] < 400]
+    result = summarize(samples, wall)
+    result["planned"] = total
+    # Raw samples (bodies dropped) so the orchestrator can merge rounds.
+    result["samples"] = [[s[0], s[1], s[2], s[3]] for s in samples]
+    result["error_sample"] = next(
+        (s[4].decode("utf-8", "replace") for s in samples if s[1] >= 400), None
+    )
+    return result
+
+
+def summarize(samples: list[Any], wall: float) -> dict[str, Any]:
+    """Throughput, latency percentiles, queries and bytes of successful requests."""
+    ok = [s for s in samples if s[1] < 400]
+    latencies = [s[0] for s in ok]
+    queries = [s[3] for s in ok if s[3] is not None]
     statuses: dict[str, int] = {}
     for sample in samples:
         statuses[str(sample[1])] = statuses.get(str(sample[1]), 0) + 1
     return {
         "requests": len(samples),
-        "planned": total,
-        "errors": len(errors),
+        "errors": len(samples) - len(ok),
         "statuses": statuses,
-        "error_sample": errors[0][4].decode("utf-8", "replace") if errors else None,
         "seconds": round(wall, 3),
-        "rps": round(len(latencies) / wall, 2) if latencies and wall else 0.0,
-        "p50_ms": round(percentile(latencies, 50) * 1000, 1) if latencies else None,
-        "p99_ms": round(percentile(latencies, 99) * 1000, 1) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        "rps": round(len(ok) / wall, 2) if ok and wall else 0.0,
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1) if ok else None,
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1) if ok else None,
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if ok else None,
         "queries": round(statistics.fmean(queries), 1) if queries else None,
         "queries_max": max(queries) if queries else None,
-        "bytes": round(statistics.fmean(s[2] for s in samples if s[1] < 400))
-        if latencies
-        else None,
+        "bytes": round(statistics.fmean(s[2] for s in ok)) if ok else None,
     }
 
 

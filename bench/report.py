@@ -197,7 +197,10 @@ def markdown(doc: dict[str, Any]) -> str:
         f"gunicorn {m['gunicorn']} ({m['workers']} sync workers), django-scim2 "
         f"{m['django_scim2'] or 'not installed'}. Load: concurrency {m['concurrency']}, "
         f"{run['sizes']['requests']} requests or {run['sizes']['time_limit']:g} s per "
-        f"scenario and implementation, from a separate process on the same machine.",
+        f"scenario and implementation, in 3 rounds that alternate the implementations, "
+        f"from a separate process on the same machine. Load average at start "
+        f"{m['load_average_start'][0]:g}, at end {m['load_average_end'][0]:g} "
+        f"(other work on the machine).",
         "",
         f"Data: 2 organizations of {run['sizes']['users']:,} users (two emails each, "
         f"enterprise attributes, a manager), {run['sizes']['small_groups']:,} groups of "

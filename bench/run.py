@@ -35,6 +35,8 @@ from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 WORKERS = 2
+# Each scenario runs in rounds that alternate the implementations (S9: one round).
+ROUNDS = 3
 
 
 def say(message: str) -> None:
@@ -221,50 +223,97 @@ def targets(
 
 def measure(
     scenario: Scenario, target: Target, server: Server, size: Sizes, workdir: Path
-) -> dict[str, Any]:
-    """Check one response, then run the load generator against ``target``."""
-    phases = scenario.build(target, size)
-    label = f"{scenario.key} {target.name}"
-    if scenario.check is not None:
-        method, path, body = phases[0][0]
-        status, raw = request(target.port, method, path, target.headers(), body)
-        problem = scenario.check(status, parse_body(raw), size)
-        if problem:
-            say(f"  {label}: not supported ({problem})")
-            return {"supported": False, "note": problem}
-    plan = {
-        "port": target.port,
-        "headers": target.headers(),
-        "label": label,
-        "concurrency": scenario.concurrency,
-        "time_limit": size.sync_time_limit if scenario.key == "S9" else size.time_limit,
-        "phases": phases,
-    }
-    plan_file, result_file = workdir / "plan.json", workdir / "result.json"
-    plan_file.write_text(json.dumps(plan))
-    baseline = reset_peak_rss(server)
-    subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", str(plan_file), str(result_file)],
-        cwd=ROOT,
-        check=True,
-    )
-    result = json.loads(result_file.read_text())
-    result["rss_mb"], result["rss_growth_mb"] = peak_rss(baseline)
-    result["supported"] = True
-    if result["errors"] > result["requests"] / 2:
-        result["supported"] = False
-        result["note"] = (
-            f"answers errors: {result['statuses']}; {(result['error_sample'] or '')[:160]}"
+) -> dict[str, Any] | None:
+    """Check one response of ``target``; None when fine, else the reason it is left out."""
+    if scenario.check is None:
+        return None
+    method, path, body = scenario.build(target, size)[0][0]
+    status, raw = request(target.port, method, path, target.headers(), body)
+    problem = scenario.check(status, parse_body(raw), size)
+    if problem:
+        say(f"  {scenario.key} {target.name}: not supported ({problem})")
+        return {"supported": False, "note": problem}
+    return None
+
+
+def split(phases: list[list[Any]], rounds: int) -> list[list[list[Any]]]:
+    """Cut every phase into ``rounds`` consecutive chunks, keeping paired phases paired."""
+    out = []
+    for r in range(rounds):
+        out.append(
+            [phase[r * len(phase) // rounds : (r + 1) * len(phase) // rounds] for phase in phases]
         )
-    say(
-        f"  {label}: {result['rps']} req/s, p50 {result['p50_ms']} ms, p99 "
-        f"{result['p99_ms']} ms, {result['queries']} queries, {result['requests']} requests"
-        + (f", {result['errors']} errors {result['statuses']}" if result["errors"] else "")
-    )
-    return result
+    return out
 
 
-def machine() -> dict[str, Any]:
+def drive(
+    scenario: Scenario,
+    runnable: list[Target],
+    server_of: dict[str, Server],
+    size: Sizes,
+    workdir: Path,
+) -> dict[str, dict[str, Any]]:
+    """Run the load generator against each target in turn, round after round.
+
+    Interleaving the implementations in rounds spreads the noise of a shared
+    machine over all of them, so their ratios hold.
+    """
+    from bench.loadgen import summarize
+
+    rounds = 1 if scenario.key == "S9" else ROUNDS
+    limit = size.sync_time_limit if scenario.key == "S9" else size.time_limit
+    chunks = {t.name: split(scenario.build(t, size), rounds) for t in runnable}
+    merged: dict[str, dict[str, Any]] = {
+        t.name: {"samples": [], "seconds": 0.0, "rss": [], "growth": [], "error": None}
+        for t in runnable
+    }
+    for r in range(rounds):
+        for target in runnable:
+            server, acc = server_of[target.name], merged[target.name]
+            plan = {
+                "port": target.port,
+                "headers": target.headers(),
+                "label": f"{scenario.key} {target.name} round {r + 1}/{rounds}",
+                "concurrency": scenario.concurrency,
+                "time_limit": limit / rounds,
+                "phases": chunks[target.name][r],
+            }
+            plan_file, result_file = workdir / "plan.json", workdir / "result.json"
+            plan_file.write_text(json.dumps(plan))
+            baseline = reset_peak_rss(server)
+            subprocess.run(
+                [sys.executable, "-m", "bench.loadgen", str(plan_file), str(result_file)],
+                cwd=ROOT,
+                check=True,
+            )
+            result = json.loads(result_file.read_text())
+            peak, growth = peak_rss(baseline)
+            acc["samples"] += result["samples"]
+            acc["seconds"] += result["seconds"]
+            acc["rss"].append(peak)
+            acc["growth"].append(growth)
+            acc["error"] = acc["error"] or result["error_sample"]
+    out = {}
+    for target in runnable:
+        acc = merged[target.name]
+        result = summarize(acc["samples"], acc["seconds"])
+        result["rss_mb"] = max((v for v in acc["rss"] if v is not None), default=None)
+        result["rss_growth_mb"] = max((v for v in acc["growth"] if v is not None), default=None)
+        result["supported"] = True
+        if result["errors"] > result["requests"] / 2:
+            result["supported"] = False
+            result["note"] = f"answers errors: {result['statuses']}; {(acc['error'] or '')[:160]}"
+        say(
+            f"  {scenario.key} {target.name}: {result['rps']} req/s, p50 {result['p50_ms']} ms, "
+            f"p99 {result['p99_ms']} ms, {result['queries']} queries, "
+            f"{result['requests']} requests"
+            + (f", {result['errors']} errors {result['statuses']}" if result["errors"] else "")
+        )
+        out[target.name] = result
+    return out
+
+
+def machine(load_at_start: tuple[float, float, float]) -> dict[str, Any]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
@@ -314,6 +363,9 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "workers": WORKERS,
+        # Other work on the machine (1, 5, 15 minutes) when the run started, and at its end.
+        "load_average_start": [round(v, 2) for v in load_at_start],
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
         "concurrency": 4,
     }
 
@@ -328,6 +380,7 @@ def main() -> int:
     size = sizes(args.full)
     only = [key.strip().upper() for key in args.only.split(",") if key.strip()]
     started = time.monotonic()
+    load_at_start = os.getloadavg()
     with_djscim2 = not args.skip_djscim2 and importlib.util.find_spec("django_scim") is not None
     if not with_djscim2 and not args.skip_djscim2:
         say("django-scim2 is not installed (pip install -e '.[compare]'): its column stays empty")
@@ -375,18 +428,23 @@ def main() -> int:
                     continue
                 say(f"== {scenario.key}: {scenario.title}")
                 results[scenario.key] = {}
+                runnable = []
                 for target in all_targets:
                     server = server_of[target.name]
                     assert server is not None
-                    results[scenario.key][target.name] = measure(
-                        scenario, target, server, size, workdir
-                    )
+                    problem = measure(scenario, target, server, size, workdir)
+                    if problem:
+                        results[scenario.key][target.name] = problem
+                    else:
+                        runnable.append(target)
+                live = {name: srv for name, srv in server_of.items() if srv is not None}
+                results[scenario.key].update(drive(scenario, runnable, live, size, workdir))
         finally:
             for server in servers:
                 server.stop()
     results = {key: results[key] for key in ORDER if key in results}
     document = report.build(
-        machine(),
+        machine(load_at_start),
         size,
         results,
         by_key,

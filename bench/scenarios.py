@@ -114,7 +114,7 @@ def s4(target: Target, size: Sizes) -> list[list[Request]]:
     run = time.strftime("%H%M%S")
     requests = []
     for k in range(size.requests):
-        name = f"new-{run}-{k}@{SLUG}.example.com"
+        name = f"new-{target.name[:2]}{run}-{k}@{SLUG}.example.com"
         requests.append(
             [
                 "POST",

@@ -426,6 +426,8 @@ def main(argv: list[str]) -> int:
     if reused:
         log(f"{dbname}: reusing the seeded database ({size.mode} sizes)")
         setup_django(settings_module)
+        # The app gains migrations while the seeded data stays valid: apply them.
+        migrate()
     else:
         log(f"{dbname}: (re)creating and seeding for {size.mode} sizes")
         recreate_database(dbname)
