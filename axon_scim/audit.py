@@ -41,6 +41,13 @@ class Actor:
     label: str = field(default="")
 
     @property
+    def kind(self) -> str:
+        """``token``, ``user`` or ``system``."""
+        if self.token is not None:
+            return "token"
+        return "user" if self.user is not None else "system"
+
+    @property
     def display(self) -> str:
         if self.label:
             return self.label
@@ -110,6 +117,7 @@ def record_event(
         resource_id=str(resource_id),
         actor_token=actor.token,
         actor_user=actor.user,
+        actor_type=actor.kind,
         actor_label=actor.display,
         before=mask_secrets(before),
         after=mask_secrets(after),
@@ -160,8 +168,9 @@ def event_hash(event: AuditEvent) -> str:
         "action": event.action,
         "resource_type": event.resource_type,
         "resource_id": event.resource_id,
-        "actor_token": event.actor_token_id,
-        "actor_user": event.actor_user_id,
+        # Not the actor's foreign keys: deleting an account sets them to NULL,
+        # which must not read as tampering. Type and label identify the actor.
+        "actor_type": event.actor_type,
         "actor_label": event.actor_label,
         "before": event.before,
         "after": event.after,

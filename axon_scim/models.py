@@ -289,7 +289,9 @@ class RoleAssignment(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "role", "group"], name="axon_scim_assignment_role"),
+            models.Index(
+                fields=["organization", "role", "group"], name="axon_scim_assignment_role"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -359,6 +361,9 @@ class AuditEvent(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # "token", "user" or "system"; kept apart from the foreign keys, which are
+    # set to NULL if the token or account row is ever deleted.
+    actor_type = models.CharField(max_length=16, default="system")
     actor_label = models.CharField(max_length=255, blank=True, default="")
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
@@ -410,9 +415,9 @@ class AuditChain(models.Model):
 __all__ = [
     "AuditChain",
     "AuditEvent",
+    "Organization",
     "Role",
     "RoleAssignment",
-    "Organization",
     "ScimGroup",
     "ScimMembership",
     "ScimToken",

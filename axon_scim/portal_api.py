@@ -177,13 +177,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         ]
 
     def get_actor(self, event: AuditEvent) -> dict[str, str]:
-        if event.actor_token_id is not None:
-            kind = "token"
-        elif event.actor_user_id is not None:
-            kind = "user"
-        else:
-            kind = "system"
-        return {"type": kind, "label": event.actor_label}
+        return {"type": event.actor_type, "label": event.actor_label}
 
 
 class AuditEventFilterSerializer(serializers.Serializer):

@@ -113,3 +113,16 @@ def test_concurrent_writers_never_fork_the_chain():
     sequences = sorted(AuditEvent.objects.for_tenant(org).values_list("sequence", flat=True))
     assert sequences == list(range(1, 41))
     assert verify_chain(org).ok
+
+
+@pytest.mark.django_db
+def test_deleting_the_actor_account_does_not_break_the_chain(org):
+    from .factories import AccountFactory
+
+    account = AccountFactory()
+    services.issue_token(org, Actor(user=account))
+    account.delete()
+    event = AuditEvent.objects.get()
+    assert (event.actor_user, event.actor_type) == (None, "user")
+    assert event.actor_label == f"user {account.username}"
+    assert verify_chain(org).ok
