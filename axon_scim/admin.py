@@ -9,7 +9,6 @@ SCIM owns (users, groups and their members) and the audit log are read-only.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from django import forms
@@ -26,6 +25,7 @@ from django.utils.timezone import now
 from guardian.admin import GuardedModelAdmin
 
 from . import services
+from .audit import request_actor
 from .models import (
     AuditEvent,
     Organization,
@@ -37,15 +37,9 @@ from .models import (
 )
 
 
-def request_actor(request: HttpRequest) -> services.Actor:
+def admin_actor(request: HttpRequest) -> services.Actor:
     """The signed-in admin user as the actor of a change, with where the request came from."""
-    meta = request.META
-    return services.Actor(
-        user=request.user,
-        request_id=meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
-        ip=meta.get("REMOTE_ADDR") or None,
-        user_agent=meta.get("HTTP_USER_AGENT", ""),
-    )
+    return request_actor(request, user=request.user)
 
 
 def adopt(target: models.Model, saved: models.Model) -> None:
@@ -143,7 +137,7 @@ class ScimTokenAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         token, secret = services.issue_token(
-            obj.organization, request_actor(request), label=obj.label, expires=obj.expires
+            obj.organization, admin_actor(request), label=obj.label, expires=obj.expires
         )
         adopt(obj, token)
         # The only time the secret exists outside the IdP: it is not stored,
@@ -157,7 +151,7 @@ class ScimTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ScimToken]) -> None:
         """Revoke each selected token through the service, so each revocation is audited."""
-        actor = request_actor(request)
+        actor = admin_actor(request)
         revoked = 0
         for token in queryset.filter(revoked__isnull=True).select_related("organization"):
             services.revoke_token(token, actor)
@@ -212,7 +206,7 @@ class ScimGroupAdmin(admin.ModelAdmin):
         # The service grants and revokes the members' roles and audits the
         # change in one transaction; saving the row directly would skip both.
         if change and "role" in form.changed_data:
-            services.set_group_role(obj.organization, request_actor(request), obj.pk, obj.role_id)
+            services.set_group_role(obj.organization, admin_actor(request), obj.pk, obj.role_id)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -238,6 +232,21 @@ class RoleAdmin(admin.ModelAdmin):
     @admin.display(description="permissions")
     def permission_names(self, obj: Role) -> str:
         return ", ".join(sorted(permission.codename for permission in obj.permissions.all()))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Through the service, so the change is audited and holders get the new permissions.
+        role = services.save_role(
+            obj.organization,
+            admin_actor(request),
+            obj if change else None,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data.get("description") or "",
+            permissions=form.cleaned_data["permissions"],
+        )
+        obj.pk = role.pk
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing left to save: ``save_role`` set the permissions."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Moving a role to another organization would let one tenant's groups grant it.
@@ -328,17 +337,17 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.grant_role(obj.organization, request_actor(request), obj.account, obj.role)
+        services.grant_role(obj.organization, admin_actor(request), obj.account, obj.role)
         granted = RoleAssignment.objects.for_tenant(obj.organization).get(
             account=obj.account, role=obj.role, group__isnull=True
         )
         adopt(obj, granted)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        services.revoke_role(obj.organization, request_actor(request), obj.account, obj.role)
+        services.revoke_role(obj.organization, admin_actor(request), obj.account, obj.role)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RoleAssignment]) -> None:
-        actor = request_actor(request)
+        actor = admin_actor(request)
         manual = queryset.filter(group__isnull=True).select_related(
             "organization", "account", "role"
         )

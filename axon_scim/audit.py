@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ class Actor:
 
 
 SYSTEM = Actor(label="system")
+
+
+def request_actor(request: Any, *, token: ScimToken | None = None, user: Any = None) -> Actor:
+    """The actor of a change made through an HTTP request, with where the request came from."""
+    meta = request.META
+    return Actor(
+        token=token,
+        user=user,
+        request_id=meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
+        ip=meta.get("REMOTE_ADDR") or None,
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
+    )
 
 
 def mask_secrets(value: Any) -> Any:

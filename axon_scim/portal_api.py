@@ -10,25 +10,27 @@ their status, from ``portal_exception_handler``.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
+from django.http import HttpResponse, HttpResponseBase
 from django.utils.timezone import now
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from . import services
+from .access_review import review_rows, rows_as_dicts, write_csv
+from .audit import request_actor
 from .models import AuditEvent, Organization, Role, ScimGroup, ScimToken
 from .permissions import CanConfigureSso, HasSessionOrganization, session_organization
 from .protocol.errors import NotFoundError, ScimError
@@ -42,13 +44,7 @@ MAX_TOKEN_DAYS = 3650
 
 def portal_actor(request: Request) -> services.Actor:
     """The audit actor of a portal write: the signed-in user and where the request came from."""
-    meta = request.META
-    return services.Actor(
-        user=request.user,
-        request_id=meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
-        ip=meta.get("REMOTE_ADDR") or None,
-        user_agent=meta.get("HTTP_USER_AGENT", ""),
-    )
+    return request_actor(request, user=request.user)
 
 
 def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -340,3 +336,47 @@ class AuditEventListView(PortalView, generics.ListAPIView):
         params.is_valid(raise_exception=True)
         events = AuditEvent.objects.for_tenant(self.organization).order_by("-time", "-id")
         return filter_events(events, params.validated_data)
+
+
+class CsvRenderer(BaseRenderer):
+    """``?format=csv`` on the access review; errors are rendered as plain text."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        return str(detail).encode()
+
+
+class AccessReviewView(PortalView):
+    """GET access-review: every user, each role, the groups granting it and since when.
+
+    JSON by default; ``?format=csv`` gives the same rows as a CSV download.
+    """
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def get(self, request: Request) -> HttpResponseBase:
+        organization = self.organization
+        rows = review_rows(organization)
+        if request.accepted_renderer.format == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="access-review-{organization.slug}.csv"'
+            )
+            write_csv(rows, response)
+            return response
+        return Response(
+            {
+                "organization": organization.slug,
+                "count": len(rows),
+                "results": rows_as_dicts(rows),
+            }
+        )

@@ -24,4 +24,5 @@ urlpatterns = [
     path("tokens", portal_api.TokenListView.as_view(), name="tokens"),
     path("tokens/<str:token_id>", portal_api.TokenDetailView.as_view(), name="token"),
     path("audit-events", portal_api.AuditEventListView.as_view(), name="audit-events"),
+    path("access-review", portal_api.AccessReviewView.as_view(), name="access-review"),
 ]

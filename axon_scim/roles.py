@@ -127,6 +127,21 @@ def reconcile(
     _record(organization, actor, gained, lost, group)
 
 
+def refresh_holders(organization: Organization, role: Role, previous: Iterable[int] = ()) -> None:
+    """Re-apply permissions to every account holding ``role``, after its permissions changed.
+
+    ``previous`` are the permission ids the role had, so that one taken out of
+    the role is revoked too.
+    """
+    holders = list(
+        RoleAssignment.objects.for_tenant(organization)
+        .filter(role=role)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    _apply_permissions(organization, holders, _held_roles(organization, holders), set(previous))
+
+
 def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, set[int]]:
     held: dict[int, set[int]] = {account: set() for account in accounts}
     for chunk in chunks(accounts):
@@ -142,7 +157,10 @@ def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, se
 
 
 def _apply_permissions(
-    organization: Organization, accounts: list[int], held: dict[int, set[int]]
+    organization: Organization,
+    accounts: list[int],
+    held: dict[int, set[int]],
+    also_managed: set[int] | None = None,
 ) -> None:
     """Make each account's object permissions on the organization match the roles it holds.
 
@@ -153,7 +171,7 @@ def _apply_permissions(
     through = Role.permissions.through.objects.filter(role__organization=organization)
     for role, permission in through.values_list("role_id", "permission_id"):
         role_permissions[role].add(permission)
-    managed = set().union(*role_permissions.values())
+    managed = set().union(*role_permissions.values(), also_managed or ())
     if not managed:
         return
     model = get_user_obj_perms_model()

@@ -803,3 +803,49 @@ def revoke_role(organization: Organization, actor: Actor, account: Any, role: Ro
             role.pk,
             before={"role": role.name, "account": account.get_username()},
         )
+
+
+def save_role(
+    organization: Organization,
+    actor: Actor,
+    role: Role | None,
+    *,
+    name: str,
+    description: str = "",
+    permissions: Iterable[Any] = (),
+) -> Role:
+    """Create a role, or change one; everyone holding it gets its new permissions at once."""
+    with audited(organization):
+        before = None
+        if role is None:
+            role = Role(organization=organization)
+        else:
+            role = Role.objects.for_tenant(organization).select_for_update().get(pk=role.pk)
+            before = _role_summary(role)
+        role.name, role.description = name, description
+        try:
+            with transaction.atomic():
+                role.save()
+        except IntegrityError:
+            raise ConflictError(f'A role named "{name}" already exists.') from None
+        previous = set(role.permissions.values_list("pk", flat=True)) if before else set()
+        role.permissions.set(list(permissions))
+        roles.refresh_holders(organization, role, previous)
+        record_event(
+            organization,
+            actor,
+            "role.updated" if before else "role.created",
+            "Role",
+            role.pk,
+            before=before,
+            after=_role_summary(role),
+        )
+    return role
+
+
+def _role_summary(role: Role) -> dict[str, Any]:
+    return {
+        "name": role.name,
+        "description": role.description,
+        "permissions": sorted(role.permissions.values_list("codename", flat=True)),
+    }

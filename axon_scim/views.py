@@ -8,7 +8,6 @@ go through ``services``, which scope their lookups the same way.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
+from .audit import request_actor
 from .authentication import ScimPrincipal, ScimTokenAuthentication
 from .conf import scim_settings
 from .models import Organization, ScimGroup, ScimToken, ScimUser
@@ -161,14 +161,7 @@ class ScimView(APIView):
         return self.request.build_absolute_uri(reverse("axon_scim:root")).rstrip("/")
 
     def actor(self) -> services.Actor:
-        meta = self.request.META
-        request_id = meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
-        return services.Actor(
-            token=cast(ScimToken, self.request.auth),
-            request_id=request_id,
-            ip=meta.get("REMOTE_ADDR") or None,
-            user_agent=meta.get("HTTP_USER_AGENT", ""),
-        )
+        return request_actor(self.request, token=cast(ScimToken, self.request.auth))
 
     def body(self) -> Any:
         data = self.request.data

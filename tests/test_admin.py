@@ -441,3 +441,24 @@ def test_staff_without_model_permissions_see_nothing(world: World) -> None:
 
     for model in ("scimtoken", "auditevent", "scimgroup"):
         assert client.get(f"{ADMIN}/{model}/").status_code == 403
+
+
+def test_editing_a_role_goes_through_the_service_and_updates_its_holders(
+    admin_client: Client, world: World, org: Organization
+) -> None:
+    account = world.members[0].account
+    services.grant_role(org, ACTOR, account, world.role)
+    view = Permission.objects.get(content_type__app_label="axon_scim", codename="view_organization")
+
+    response = admin_client.post(
+        f"{ADMIN}/role/{world.role.pk}/change/",
+        {"name": "Viewer", "description": "reads", "permissions": [view.pk]},
+    )
+
+    assert response.status_code == 302, response.content
+    fresh = type(account).objects.get(pk=account.pk)
+    assert fresh.has_perm("axon_scim.view_organization", org)
+    assert not has_perm(account, org)  # configure_sso left the role, so it left the holder
+    event = AuditEvent.objects.for_tenant(org).get(action="role.updated")
+    assert (event.before["name"], event.after["name"]) == ("Operator", "Viewer")
+    assert event.after["permissions"] == ["view_organization"]

@@ -709,3 +709,33 @@ def test_page_parameters_beyond_any_table_answer_an_empty_page(portal, org, path
     response = portal.get(API + path, {"offset": 10**30, "limit": 10**30})
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_access_review_json_and_csv(portal, org, other_org):
+    from axon_scim.models import RoleAssignment
+
+    alice = ScimUserFactory(
+        organization=org, user_name="alice@x.com", account=AccountFactory(username="acme:alice")
+    )
+    ScimUserFactory(organization=org, user_name="bob@x.com", active=False)
+    ScimUserFactory(organization=other_org, user_name="mallory@x.com")
+    role = make_role(org, "Viewer", "view_organization")
+    staff = ScimGroupFactory(organization=org, display_name="Staff", role=role)
+    RoleAssignment.objects.create(organization=org, account=alice.account, role=role, group=staff)
+    response = portal.get("/api/v1/scim/access-review", HTTP_X_TENANT_ID=str(other_org.pk))
+    body = response.json()
+    assert body["organization"] == "acme"
+    rows = [
+        (r["user_name"], r["active"], r["role"], [g["display_name"] for g in r["groups"]])
+        for r in body["results"]
+    ]
+    assert rows == [("alice@x.com", True, "Viewer", ["Staff"]), ("bob@x.com", False, None, [])]
+    csv_response = portal.get("/api/v1/scim/access-review", {"format": "csv"})
+    assert csv_response.status_code == 200
+    assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
+    text = csv_response.content.decode()
+    lines = text.splitlines()
+    assert lines[0].startswith("user_name,user_id,display_name,active,account,role")
+    assert len(lines) == 3 and "Staff" in lines[1] and "mallory" not in text
+    assert Client().get("/api/v1/scim/access-review", {"format": "csv"}).status_code == 403

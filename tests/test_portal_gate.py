@@ -108,6 +108,7 @@ ENDPOINTS = [
     Endpoint("token-create", "post", "/tokens", {"label": "new"}, 201),
     Endpoint("token-revoke", "delete", "/tokens/{w.token.pk}", None, 204),
     Endpoint("audit-events", "get", "/audit-events", None, 200),
+    Endpoint("access-review", "get", "/access-review", None, 200),
 ]
 WRITES = [e for e in ENDPOINTS if e.writes]
 READS = [e for e in ENDPOINTS if not e.writes]
