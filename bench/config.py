@@ -13,9 +13,10 @@ SEED_VERSION = 3
 ORG_SLUGS = ("bench-a", "bench-b")
 
 
-def db_url(name: str) -> str:
-    """The DATABASE_URL of one benchmark database."""
-    return f"{PG_BASE}/{name}"
+def db_name(impl: str, mode: str) -> str:
+    """The database of one implementation ("ours", "djscim2") in one mode; full gets its own."""
+    base = OURS_DB if impl == "ours" else DJSCIM2_DB
+    return base if mode == "quick" else f"{base}_{mode}"
 
 
 @dataclass(frozen=True)

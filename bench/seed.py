@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from bench import data
-from bench.config import DJSCIM2_DB, ORG_SLUGS, OURS_DB, PG_BASE, Sizes, sizes
+from bench.config import ORG_SLUGS, PG_BASE, Sizes, db_name, sizes
 
 # Users created by S4 carry this prefix, so the next run can remove them.
 NEW_USER_PREFIX = "new-"
@@ -49,6 +49,16 @@ def recreate_database(dbname: str) -> None:
     with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+def skip_fk_checks(cursor: Any) -> None:
+    """Skip the per-row foreign-key triggers for this transaction's bulk load.
+
+    The rows are consistent by construction; without this PostgreSQL checks a
+    million deferred foreign keys one by one at COMMIT, which takes minutes.
+    Needs a superuser (the bench's ``postgres``).
+    """
+    cursor.execute("SET LOCAL session_replication_role = replica")
 
 
 def write_marker(cursor: Any, params: dict[str, Any]) -> None:
@@ -137,6 +147,7 @@ def seed_ours(size: Sizes) -> None:
     account_model = get_user_model()
     n = size.users
     with transaction.atomic(), connection.cursor() as cursor:
+        skip_fk_checks(cursor)
         for slug in ORG_SLUGS:
             org = Organization.objects.create(slug=slug, name=f"Bench {slug[-1].upper()}")
             # guardian's post_migrate adds an anonymous account: start after it.
@@ -301,6 +312,7 @@ def seed_djscim2(size: Sizes) -> None:
 
     n = size.users
     with transaction.atomic(), connection.cursor() as cursor:
+        skip_fk_checks(cursor)
         for o, slug in enumerate(ORG_SLUGS):
             org = Organization.objects.create(slug=slug)
             log(f"organization {slug}: {n:,} users")
@@ -410,17 +422,20 @@ def _analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-IMPLEMENTATIONS: dict[str, tuple[str, str, Callable[[Sizes], None], Callable[[], Any]]] = {
-    "ours": (OURS_DB, "bench.settings_ours", seed_ours, prepare_ours),
-    "djscim2": (DJSCIM2_DB, "bench.djscim2.settings", seed_djscim2, prepare_djscim2),
+IMPLEMENTATIONS: dict[str, tuple[str, Callable[[Sizes], None], Callable[[], Any]]] = {
+    "ours": ("bench.settings_ours", seed_ours, prepare_ours),
+    "djscim2": ("bench.djscim2.settings", seed_djscim2, prepare_djscim2),
 }
 
 
 def main(argv: list[str]) -> int:
     """Seed (when needed) and prepare one implementation's database."""
     impl, mode, out = argv
-    dbname, settings_module, seed, prepare = IMPLEMENTATIONS[impl]
+    settings_module, seed, prepare = IMPLEMENTATIONS[impl]
     size = sizes(mode == "full")
+    dbname = db_name(impl, size.mode)
+    # The settings modules read the database name from here.
+    os.environ["BENCH_DB_NAME"] = dbname
     started = time.monotonic()
     reused = read_marker(dbname) == size.seed_params()
     if reused:

@@ -5,7 +5,7 @@ Also serves the floor views (``bench.floor``) from the same data under ``/floor/
 
 import os
 
-from bench.config import OURS_DB, db_url
+from bench.config import OURS_DB
 from portal_demo.settings import *  # noqa: F403
 from portal_demo.settings import MIDDLEWARE
 
@@ -17,11 +17,11 @@ DATABASES = {
         "HOST": "127.0.0.1",
         "PORT": "5432",
         "USER": "postgres",
-        # Persistent connections, as a production deployment runs (all three servers alike).
+        # BENCH_DB_NAME comes from the orchestrator (one database per mode).
+        # Persistent connections, as production runs them (all servers alike).
         "CONN_MAX_AGE": 600,
     }
 }
-DATABASE_URL = db_url(OURS_DB)
 MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]
 ROOT_URLCONF = "bench.urls_ours"
 LOGGING = {
