@@ -12,7 +12,7 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any, Protocol
 
 from .models import Organization, RoleAssignment, ScimUser
 
@@ -162,7 +162,13 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def write_csv(rows: list[ReviewRow], stream: IO[str]) -> None:
+class SupportsWrite(Protocol):
+    """A text file, or an ``HttpResponse``: anything ``csv.writer`` can write to."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+def write_csv(rows: list[ReviewRow], stream: SupportsWrite) -> None:
     """Write a header line and one line per row; several groups are joined with "; "."""
     writer = csv.writer(stream)
     writer.writerow(CSV_HEADER)

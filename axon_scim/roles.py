@@ -59,6 +59,7 @@ def member_accounts(group: ScimGroup) -> list[int]:
 
 def assign_group_role(organization: Organization, group: ScimGroup, accounts: list[int]) -> None:
     """Record that ``group`` grants its role to ``accounts`` (its role must be set)."""
+    assert group.role_id is not None
     RoleAssignment.objects.bulk_create(
         [
             RoleAssignment(
@@ -85,6 +86,7 @@ def unassign_group(
 
 def restore_from_groups(organization: Organization, user: ScimUser) -> None:
     """Recreate the group assignments of a reactivated user from its current memberships."""
+    assert user.account_id is not None
     mapped = ScimMembership.objects.filter(user=user, group__role__isnull=False).values_list(
         "group_id", "group__role_id"
     )
@@ -110,7 +112,7 @@ def reconcile(
     organization: Organization,
     actor: Actor,
     accounts: Iterable[int | None],
-    change: Callable[[], None],
+    change: Callable[[], object],
     *,
     group: ScimGroup | None = None,
 ) -> None:
@@ -174,7 +176,7 @@ def _apply_permissions(
     managed = set().union(*role_permissions.values(), also_managed or ())
     if not managed:
         return
-    model = get_user_obj_perms_model()
+    model: Any = get_user_obj_perms_model()
     content_type = ContentType.objects.get_for_model(Organization)
     object_pk = str(organization.pk)
     for chunk in chunks(accounts):

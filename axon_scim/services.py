@@ -313,7 +313,7 @@ def _deactivate(
 ) -> None:
     """Disable the account at once and take away the roles its groups gave it."""
     if user.account is not None:
-        account_id = user.account_id
+        account_id = user.account.pk
         roles.reconcile(
             organization,
             actor,
