@@ -68,6 +68,7 @@ from .protocol.filter import (
     format_path,
     is_null_test,
     matches,
+    operands,
     parse_attr_path,
     resolve,
     value_attribute,
@@ -522,20 +523,30 @@ def compile_filter(expr: Filter, resource: ResourceType) -> Q:
     return _Compiler(_mapping(resource)).compile(expr)
 
 
-class _Compiler:
-    def __init__(self, mapping: Mapping) -> None:
-        self.mapping = mapping
+class _Connectives:
+    """``and``, ``or`` and ``not`` compile alike everywhere; subclasses compile the terms."""
 
     def compile(self, expr: Filter) -> Q:
         if isinstance(expr, And | Or):
             kind = And if isinstance(expr, And) else Or
-            operands = [self.compile(e) for e in _flatten(expr, kind)]
-            result = operands[0]
-            for operand in operands[1:]:
+            compiled = [self.compile(e) for e in operands(expr, kind)]
+            result = compiled[0]
+            for operand in compiled[1:]:
                 result = result & operand if kind is And else result | operand
             return result
         if isinstance(expr, Not):
             return ~self.compile(expr.expr)
+        return self.term(expr)
+
+    def term(self, expr: Compare | Present | ValuePath) -> Q:
+        raise NotImplementedError
+
+
+class _Compiler(_Connectives):
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+
+    def term(self, expr: Compare | Present | ValuePath) -> Q:
         if isinstance(expr, ValuePath):
             return self.value_path(expr)
         if isinstance(expr, Compare) and is_null_test(expr.op, expr.value):
@@ -588,23 +599,14 @@ class _Compiler:
         return Q(Exists(multi.rows().filter(inner)))
 
 
-class _ValueCompiler:
+class _ValueCompiler(_Connectives):
     """Compiles the filter inside ``attr[...]`` against the rows of one multi-valued attribute."""
 
     def __init__(self, multi: MultiValued, attr: Attribute) -> None:
         self.multi = multi
         self.attr = attr
 
-    def compile(self, expr: Filter) -> Q:
-        if isinstance(expr, And | Or):
-            kind = And if isinstance(expr, And) else Or
-            operands = [self.compile(e) for e in _flatten(expr, kind)]
-            result = operands[0]
-            for operand in operands[1:]:
-                result = result & operand if kind is And else result | operand
-            return result
-        if isinstance(expr, Not):
-            return ~self.compile(expr.expr)
+    def term(self, expr: Compare | Present | ValuePath) -> Q:
         if isinstance(expr, ValuePath):
             raise InvalidFilterError("Value filters cannot be nested.")
         path = expr.path
@@ -630,20 +632,6 @@ def _condition(target: Target, expr: Compare | Present, attr: Attribute) -> Q:
         return present if expr.op == "ne" else ~present
     value = check_comparison(attr, expr.op, expr.value)
     return target.compare(expr.op, value, attr)
-
-
-def _flatten(expr: Filter, kind: type[And] | type[Or]) -> list[Filter]:
-    """Operands of a chain of one connective, without recursion (long chains stay cheap)."""
-    out: list[Filter] = []
-    stack: list[Filter] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, kind):
-            stack.append(node.right)
-            stack.append(node.left)
-        else:
-            out.append(node)
-    return out
 
 
 def _prefix(expr: Filter, parent: AttrPath) -> Filter:

@@ -696,9 +696,9 @@ class _Evaluator:
 
     def test(self, expr: Filter, item: dict[str, Any]) -> bool:
         if isinstance(expr, And):
-            return all(self.test(e, item) for e in _operands(expr, And))
+            return all(self.test(e, item) for e in operands(expr, And))
         if isinstance(expr, Or):
-            return any(self.test(e, item) for e in _operands(expr, Or))
+            return any(self.test(e, item) for e in operands(expr, Or))
         if isinstance(expr, Not):
             return not self.test(expr.expr, item)
         if isinstance(expr, ValuePath):
@@ -793,7 +793,7 @@ def _entries(raw: Any, multi: bool | None) -> list[Any]:
     return raw if isinstance(raw, list) else [raw]
 
 
-def _operands(expr: Filter, kind: type[And] | type[Or]) -> list[Filter]:
+def operands(expr: Filter, kind: type[And] | type[Or]) -> list[Filter]:
     """The operands of a chain of one connective, flattened without recursion."""
     out: list[Filter] = []
     stack: list[Filter] = [expr]
