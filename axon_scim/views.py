@@ -37,7 +37,7 @@ from .protocol.patch import parse_patch_request
 from .protocol.projection import parse_attribute_list, project, wants
 from .protocol.schemas import GROUP_RESOURCE, RESOURCE_TYPES, SCHEMAS, USER_RESOURCE, ResourceType
 from .querying import compile_filter, order_by_for
-from .serializers import GroupSerializer, UserContext, UserSerializer
+from .serializers import MULTI_VALUED, GroupSerializer, UserContext, UserSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -353,19 +353,7 @@ class UserViewMixin:
         attributes, excluded = query.attributes, query.excluded_attributes
         context = UserContext.load(
             rows,
-            values=any(
-                wants(name, attributes, excluded, USER_RESOURCE)
-                for name in (
-                    "emails",
-                    "phoneNumbers",
-                    "ims",
-                    "photos",
-                    "addresses",
-                    "entitlements",
-                    "roles",
-                    "x509Certificates",
-                )
-            ),
+            values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in MULTI_VALUED),
             groups=wants("groups", attributes, excluded, USER_RESOURCE),
         )
         serializer = UserSerializer(self.base_url())
