@@ -51,7 +51,7 @@ class ReviewRow:
     user_id: str
     user_name: str
     display_name: str
-    active: bool
+    active: bool | None
     account: str | None  # the portal account's username
     role_id: int | None
     role: str | None
@@ -178,7 +178,7 @@ def write_csv(rows: list[ReviewRow], stream: SupportsWrite) -> None:
                 _cell(row.user_name),
                 row.user_id,
                 _cell(row.display_name),
-                "true" if row.active else "false",
+                "" if row.active is None else str(row.active).lower(),
                 _cell(row.account or ""),
                 _cell(row.role or ""),
                 "" if row.role_id is None else str(row.role_id),

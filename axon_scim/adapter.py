@@ -79,7 +79,7 @@ class AccountAdapter(OrganizationAdapterMixin):
         """Create the portal account of a newly provisioned user and return it."""
         account = get_user_model()(
             username=self.account_username(scim_user),
-            is_active=scim_user.active,
+            is_active=scim_user.active is not False,
             **self.account_fields(scim_user, primary_email),
         )
         self._set_password(account, password)
@@ -93,7 +93,8 @@ class AccountAdapter(OrganizationAdapterMixin):
         account.username = self.account_username(scim_user)
         for field, value in self.account_fields(scim_user, primary_email).items():
             setattr(account, field, value)
-        account.is_active = scim_user.active
+        if scim_user.active is not None:  # unassigned: the account keeps its state
+            account.is_active = scim_user.active
         if password is not None:
             self._set_password(account, password)
         account.save()

@@ -66,7 +66,8 @@ class ScimUser(models.Model):
     user_name_lower = models.CharField(max_length=255, editable=False)
     # NULL, not "", is "no externalId": the IdP may send an empty one and they must differ.
     external_id = models.CharField(max_length=255, blank=True, null=True)  # noqa: DJ001
-    active = models.BooleanField(default=True)
+    # None once a PATCH removes it: unassigned, and the portal account keeps its state.
+    active = models.BooleanField(null=True, default=True)
     display_name = models.CharField(max_length=255, blank=True, default="")
     nick_name = models.CharField(max_length=255, blank=True, default="")
     profile_url = models.CharField(max_length=1024, blank=True, default="")
@@ -130,7 +131,8 @@ class ScimUserValue(models.Model):
     value = models.TextField(blank=True, default="")
     value_lower = models.TextField(blank=True, default="", editable=False)
     display = models.CharField(max_length=255, blank=True, default="")
-    primary = models.BooleanField(default=False)
+    # None: the client did not say; False is a value of its own (RFC 7643 section 2.3.2).
+    primary = models.BooleanField(null=True, blank=True, default=None)
     # Sub-attributes beyond value/type/display/primary (addresses' streetAddress ...).
     extra = models.JSONField(default=dict, blank=True)
 

@@ -175,15 +175,20 @@ class StringTarget(Target):
 
 @dataclass(frozen=True)
 class BooleanTarget(Target):
-    """A non-null boolean column: always present."""
+    """A boolean column. NULL is unassigned (``nullable``: matched only by ``ne``) or ``false``."""
 
     field: str
+    nullable: bool = False
+    # ``primary`` that a client did not send counts as false (RFC 7643 section 2.4).
+    null_is_false: bool = False
 
     def present(self) -> Q:
-        return ALWAYS
+        return Q(**{f"{self.field}__isnull": False}) if self.nullable else ALWAYS
 
     def compare(self, op: str, value: Any, attr: Attribute) -> Q:
         condition = Q(**{self.field: value})
+        if self.null_is_false and value is False:
+            condition |= Q(**{f"{self.field}__isnull": True})
         return condition if op == "eq" else ~condition
 
     def sort_key(self) -> Any:
@@ -317,7 +322,7 @@ class MultiValued:
     rows: Callable[[], QuerySet[Any]]
     subs: dict[str, Target]
     # The column that orders the values to find the one to sort by (primary first).
-    sort_order: tuple[str, ...] = ()
+    sort_order: tuple[Any, ...] = ()
 
     def target(self, sub: Attribute, parent: Attribute) -> Target:
         found = self.subs.get(sub.name.lower())
@@ -378,7 +383,7 @@ def _value_subs(value_case_exact: bool) -> dict[str, Target]:
         ),
         "display": StringTarget("display"),
         "type": StringTarget("type"),
-        "primary": BooleanTarget("primary"),
+        "primary": BooleanTarget("primary", null_is_false=True),
     }
 
 
@@ -414,7 +419,7 @@ def _user_mapping() -> Mapping:
     }
     singles: dict[tuple[str, str, str], Target] = {
         (core, "username", ""): StringTarget("user_name", lowered="user_name_lower"),
-        (core, "active", ""): BooleanTarget("active"),
+        (core, "active", ""): BooleanTarget("active", nullable=True),
         (core, "password", ""): Unsupported('"password" cannot be used in a filter.'),
         **{(core, k, ""): StringTarget(v) for k, v in text.items()},
         **{(core, "name", k): StringTarget(v) for k, v in name_subs.items()},
@@ -424,7 +429,7 @@ def _user_mapping() -> Mapping:
         **_common_targets(core, "User"),
     }
     multis: dict[tuple[str, str], MultiValued] = {}
-    value_order = ("-primary", "position")
+    value_order = (F("primary").desc(nulls_last=True), "position")
     for attr in USER_RESOURCE.schema.attributes:
         if not attr.multi_valued or attr.name in ("groups", "addresses"):
             continue
@@ -438,7 +443,7 @@ def _user_mapping() -> Mapping:
         key.lower(): StringTarget(f"extra_{key.lower()}", nullable=True) for key in _ADDRESS_KEYS
     }
     address_subs["type"] = StringTarget("type")
-    address_subs["primary"] = BooleanTarget("primary")
+    address_subs["primary"] = BooleanTarget("primary", null_is_false=True)
     multis[(core, "addresses")] = MultiValued(
         _user_values("addresses", _ADDRESS_KEYS), address_subs, value_order
     )

@@ -37,23 +37,24 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
 
 
 def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[int]:
-    """The portal accounts of active SCIM users among ``user_ids``."""
+    """The portal accounts of SCIM users among ``user_ids`` that are not deactivated."""
     accounts: list[int] = []
     for chunk in chunks(list(user_ids)):
         accounts += (
             ScimUser.objects.for_tenant(organization)
-            .filter(pk__in=chunk, active=True, account__isnull=False)
+            .filter(pk__in=chunk, account__isnull=False)
+            .exclude(active=False)
             .values_list("account_id", flat=True)
         )
     return accounts
 
 
 def member_accounts(group: ScimGroup) -> list[int]:
-    """The portal accounts of the group's active user members."""
+    """The portal accounts of the group's user members that are not deactivated."""
     return list(
-        ScimUser.objects.filter(
-            memberships__group=group, active=True, account__isnull=False
-        ).values_list("account_id", flat=True)
+        ScimUser.objects.filter(memberships__group=group, account__isnull=False)
+        .exclude(active=False)
+        .values_list("account_id", flat=True)
     )
 
 

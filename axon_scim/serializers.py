@@ -134,7 +134,8 @@ class UserSerializer:
         name = {k: getattr(user, col) for k, col in NAME_COLUMNS.items() if getattr(user, col)}
         if name:
             doc["name"] = name
-        doc["active"] = user.active
+        if user.active is not None:
+            doc["active"] = user.active
         if context.load_values:
             for attribute, items in self._values(context.values.get(user.pk, ())).items():
                 doc[attribute] = items
@@ -180,8 +181,8 @@ class UserSerializer:
                 item["display"] = row.display
             if row.type:
                 item["type"] = row.type
-            if row.primary:
-                item["primary"] = True
+            if row.primary is not None:
+                item["primary"] = row.primary
             out[row.attribute].append(item)
         return dict(out)
 
@@ -195,10 +196,18 @@ class UserChanges:
     manager: str | None  # a user id, "" to clear, None when the document leaves it unset
     password: str | None
     active: bool | None
+    # Whether ``active`` is to be written: a PUT without it keeps the current value.
+    active_given: bool
 
 
-def user_changes(doc: dict[str, Any]) -> UserChanges:
-    """Column values and value rows for a normalized User document (as PUT means it)."""
+def user_changes(doc: dict[str, Any], *, patched: bool = False) -> UserChanges:
+    """Column values and value rows for a normalized User document.
+
+    The document replaces the user, as PUT means it, except that a PUT
+    leaves ``active`` alone when it omits it (a client that replaces a
+    deactivated user without sending ``active`` must not re-enable it); in
+    a ``patched`` document a missing ``active`` was removed and is unassigned.
+    """
     columns: dict[str, Any] = {}
     for scim_name, column in USER_COLUMNS.items():
         value = doc.get(scim_name)
@@ -228,7 +237,7 @@ def user_changes(doc: dict[str, Any]) -> UserChanges:
                     value=str(item.get("value") or ""),
                     type=str(item.get("type") or "")[:64],
                     display=str(item.get("display") or "")[:255],
-                    primary=bool(item.get("primary", False)),
+                    primary=item["primary"] if isinstance(item.get("primary"), bool) else None,
                     extra=extra,
                 )
             )
@@ -240,6 +249,7 @@ def user_changes(doc: dict[str, Any]) -> UserChanges:
         manager_value,
         password if isinstance(password, str) else None,
         active if isinstance(active, bool) else None,
+        patched or isinstance(active, bool),
     )
 
 

@@ -177,7 +177,7 @@ def _write_user(
         raise InvalidValueError("userName is required.")
     for column, value in changes.columns.items():
         setattr(user, column, value)
-    if changes.active is not None:
+    if changes.active_given:
         user.active = changes.active
     _resolve_manager(organization, user, changes.manager)
     user.last_modified = now()
@@ -275,7 +275,7 @@ def patch_user(
         current = UserSerializer("").render(user, UserContext.load([user]))
         return apply_patch(current, operations, USER_RESOURCE)
 
-    return _update_user(organization, actor, user_id, if_match, patched)
+    return _update_user(organization, actor, user_id, if_match, patched, patched=True)
 
 
 def _update_user(
@@ -284,6 +284,8 @@ def _update_user(
     user_id: object,
     if_match: str | None,
     new_document: Any,
+    *,
+    patched: bool = False,
 ) -> ScimUser:
     attempted = ""
     try:
@@ -291,17 +293,21 @@ def _update_user(
             user = _lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
             before = _user_snapshot(user)
-            was_active = user.active
-            changes = user_changes(new_document(user))
+            # An unassigned ``active`` (None) changes nothing: access follows the
+            # last explicit true or false, which the account's state holds.
+            was_enabled = (
+                user.account.is_active if user.account is not None else user.active is not False
+            )
+            changes = user_changes(new_document(user), patched=patched)
             attempted = changes.columns["user_name"]
             _write_user(organization, user, changes, creating=False)
             after = _user_snapshot(user)
             record_event(
                 organization, actor, "user.updated", "User", user.pk, before=before, after=after
             )
-            if was_active and not user.active:
+            if user.active is False and was_enabled:
                 _deactivate(organization, actor, user)
-            elif user.active and not was_active:
+            elif user.active is True and not was_enabled:
                 _reactivate(organization, actor, user)
     except IntegrityError as exc:
         raise _unique_user_name(exc, attempted) or exc from None

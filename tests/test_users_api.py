@@ -389,3 +389,73 @@ def test_idp_habits_on_create(scim):
     assert doc["emails"] == [{"value": "habit@example.com", "type": "work"}]
     assert doc["active"] is True
     assert "nickName" not in doc and "title" not in doc
+
+
+@pytest.mark.django_db
+def test_primary_false_is_kept(scim):
+    doc = created(
+        scim,
+        {
+            **OKTA_USER,
+            "emails": [
+                {"value": "a@x.com", "type": "work", "primary": False},
+                {"value": "b@x.com", "type": "home"},
+            ],
+        },
+    )
+    assert doc["emails"] == [
+        {"value": "a@x.com", "type": "work", "primary": False},
+        {"value": "b@x.com", "type": "home"},
+    ]
+    found = scim.get("Users", {"filter": "emails[primary eq false]"}).json()
+    assert found["totalResults"] == 1  # an unsent primary counts as false
+
+
+@pytest.mark.django_db
+def test_removing_active_leaves_it_unassigned_and_access_unchanged(scim):
+    doc = created(scim)
+    account = ScimUser.objects.get(pk=doc["id"]).account
+    response = scim.patch(
+        f"Users/{doc['id']}",
+        {"schemas": [c.PATCH_OP], "Operations": [{"op": "remove", "path": "active"}]},
+    )
+    assert response.status_code == 200
+    assert "active" not in response.json()
+    account.refresh_from_db()
+    assert account.is_active is True
+    assert scim.get("Users", {"filter": "active pr"}).json()["totalResults"] == 0
+    # A deactivated user whose active is then removed stays deactivated.
+    scim.patch(
+        f"Users/{doc['id']}",
+        {
+            "schemas": [c.PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
+    scim.patch(
+        f"Users/{doc['id']}",
+        {"schemas": [c.PATCH_OP], "Operations": [{"op": "remove", "path": "active"}]},
+    )
+    account.refresh_from_db()
+    assert account.is_active is False
+    scim.patch(
+        f"Users/{doc['id']}",
+        {"schemas": [c.PATCH_OP], "Operations": [{"op": "add", "path": "active", "value": True}]},
+    )
+    account.refresh_from_db()
+    assert account.is_active is True
+
+
+@pytest.mark.django_db
+def test_put_without_active_keeps_a_deactivated_user_deactivated(scim):
+    doc = created(scim)
+    scim.patch(
+        f"Users/{doc['id']}",
+        {
+            "schemas": [c.PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
+    body = {k: v for k, v in OKTA_USER.items() if k != "active"}
+    assert scim.put(f"Users/{doc['id']}", body).json()["active"] is False
+    assert ScimUser.objects.get(pk=doc["id"]).account.is_active is False
