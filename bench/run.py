@@ -54,10 +54,15 @@ def free_port() -> int:
 class Server:
     """One gunicorn master with ``WORKERS`` sync workers on 127.0.0.1."""
 
-    def __init__(self, name: str, settings_module: str) -> None:
+    def __init__(self, name: str, settings_module: str, dbname: str) -> None:
         self.name = name
         self.port = free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "BENCH_DB_NAME": dbname,
+            "PYTHONPATH": str(ROOT),
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,
