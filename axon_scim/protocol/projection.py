@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .schemas import ALWAYS, NEVER, REQUEST, Attribute, ResourceType
@@ -231,6 +232,9 @@ def _project_attribute(
         return _DROP
     if attr is None or not attr.sub_attributes:
         return value
+    if not selection and not exclusion.named_subs(urn, attr.name) and not _hides_subs(attr):
+        # Nothing to take out of any value: a group's 100,000 members are sent as they are.
+        return value
     if isinstance(value, dict):
         inner = _project_complex(value, attr, urn, selection, exclusion)
         return inner if inner or not value else _DROP
@@ -246,6 +250,12 @@ def _project_attribute(
         # An emptied list carries nothing; an originally empty one is sent as it was.
         return items if items or not value else _DROP
     return value
+
+
+@cache
+def _hides_subs(attr: Attribute) -> bool:
+    """Whether some sub-attribute is returned only on request, or never."""
+    return any(sub.returned in (NEVER, REQUEST) for sub in attr.sub_attributes)
 
 
 def _project_complex(
