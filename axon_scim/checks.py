@@ -40,7 +40,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="axon_scim.E005",
             )
         )
-    for name in ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_REQUEST_BYTES", "MAX_PATCH_OPERATIONS"):
+    for name in (
+        "DEFAULT_PAGE_SIZE",
+        "MAX_PAGE_SIZE",
+        "MAX_REQUEST_BYTES",
+        "MAX_PATCH_OPERATIONS",
+        "MAX_VALUES_PER_ATTRIBUTE",
+    ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(

@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 4 * 1024 * 1024,
     # Most operations one PATCH request may carry.
     "MAX_PATCH_OPERATIONS": 1000,
+    # Most values of one multi-valued User attribute (emails, phoneNumbers ...).
+    # Group members are rows of their own and have no such limit.
+    "MAX_VALUES_PER_ATTRIBUTE": 100,
     # Secrets start with this, so secret scanners can recognise leaked tokens.
     "TOKEN_PREFIX": "axscim_",
     # False: SCIM ``password`` values are accepted and dropped (accounts sign in

@@ -235,8 +235,8 @@ def user_changes(doc: dict[str, Any], *, patched: bool = False) -> UserChanges:
                     attribute=attribute,
                     position=position,
                     value=str(item.get("value") or ""),
-                    type=str(item.get("type") or "")[:64],
-                    display=str(item.get("display") or "")[:255],
+                    type=str(item.get("type") or ""),
+                    display=str(item.get("display") or ""),
                     primary=item["primary"] if isinstance(item.get("primary"), bool) else None,
                     extra=extra,
                 )

@@ -32,11 +32,15 @@ from .models import (
     ScimUser,
     ScimUserValue,
 )
+from .protocol.constants import ENTERPRISE_USER_SCHEMA
 from .protocol.errors import ConflictError, InvalidValueError, NotFoundError
 from .protocol.etag import check_if_match, make_etag
 from .protocol.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
 from .protocol.schemas import GROUP_RESOURCE, USER_RESOURCE
 from .serializers import (
+    ENTERPRISE_COLUMNS,
+    NAME_COLUMNS,
+    USER_COLUMNS,
     GroupSerializer,
     UserChanges,
     UserContext,
@@ -177,6 +181,8 @@ def _write_user(
         raise InvalidValueError("userName is required.")
     for column, value in changes.columns.items():
         setattr(user, column, value)
+    _check_lengths(user, USER_LABELS)
+    _check_values(changes.values)
     if changes.active_given:
         user.active = changes.active
     _resolve_manager(organization, user, changes.manager)
@@ -199,6 +205,36 @@ def _write_user(
         user.save(update_fields=["account"])
     else:
         adapter.update_account(user.account, user, primary_email=email, password=changes.password)
+
+
+# Model field -> SCIM attribute, for errors that name what the client sent.
+USER_LABELS: dict[str, str] = {
+    **{column: name for name, column in USER_COLUMNS.items()},
+    **{column: f"name.{name}" for name, column in NAME_COLUMNS.items()},
+    **{column: f"{ENTERPRISE_USER_SCHEMA}:{name}" for name, column in ENTERPRISE_COLUMNS.items()},
+}
+GROUP_LABELS = {"display_name": "displayName", "external_id": "externalId"}
+
+
+def _check_lengths(instance: Any, labels: dict[str, str], prefix: str = "") -> None:
+    """A 400 naming the attribute for a value too long for its column, not a database error."""
+    for model_field in instance._meta.concrete_fields:
+        limit = getattr(model_field, "max_length", None)
+        value = getattr(instance, model_field.attname)
+        if limit and isinstance(value, str) and len(value) > limit:
+            name = prefix + labels.get(model_field.name, model_field.name)
+            raise InvalidValueError(f'"{name}" is longer than {limit} characters.')
+
+
+def _check_values(values: list[ScimUserValue]) -> None:
+    counts: dict[str, int] = {}
+    for row in values:
+        counts[row.attribute] = counts.get(row.attribute, 0) + 1
+        _check_lengths(row, {}, prefix=f"{row.attribute}.")
+    limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
+    for attribute, count in counts.items():
+        if count > limit:
+            raise InvalidValueError(f'"{attribute}" has {count} values; at most {limit} are kept.')
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
@@ -554,6 +590,7 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
         display_name=doc["displayName"],
         external_id=doc.get("externalId") or None,
     )
+    _check_lengths(group, GROUP_LABELS)
     try:
         with audited(organization):
             members = _resolve_members(organization, None, _member_ids(doc))
@@ -690,6 +727,7 @@ def _apply_member_change(
 
 
 def _touch_group(group: ScimGroup) -> None:
+    _check_lengths(group, GROUP_LABELS)
     group.version += 1
     group.last_modified = now()
     group.save()

@@ -7,6 +7,7 @@ go through ``services``, which scope their lookups the same way.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
@@ -41,6 +42,8 @@ from .serializers import MULTI_VALUED, GroupSerializer, UserContext, UserSeriali
 
 logger = logging.getLogger(__name__)
 
+MAX_OFFSET = 2**53
+
 
 # --- Wire format ----------------------------------------------------------------
 
@@ -74,18 +77,38 @@ class ScimParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        import json
-
         if not is_supported_content_type(media_type):
             raise errors.UnsupportedMediaTypeError()
         limit = scim_settings.MAX_REQUEST_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise errors.PayloadTooLargeError(f"The request body exceeds {limit} bytes.")
+        if not raw.strip():
+            return None
         try:
-            return json.loads(raw.decode("utf-8")) if raw.strip() else None
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except RecursionError:
+            raise errors.InvalidSyntaxError("The request body is nested too deeply.") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise errors.InvalidSyntaxError(f"The request body is not valid JSON: {exc}") from None
+        # JSON can carry NUL only as the escape \u0000; no attribute may hold it.
+        if b"\\u0000" in raw and _has_nul(body):
+            raise errors.InvalidValueError("Values must not contain NUL characters.")
+        return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -326,7 +349,8 @@ class ResourceView(ScimView):
         if query.filter:
             rows = rows.filter(compile_filter(parse_filter(query.filter), self.resource))
         rows = rows.order_by(*order_by_for(query.sort_by, query.sort_order, self.resource))
-        offset = query.start_index - 1
+        # Far past any real result, yet inside every database's integer range.
+        offset = min(query.start_index - 1, MAX_OFFSET)
         if query.count == 0:
             return [], rows.count()
         page = list(rows[offset : offset + query.count])

@@ -84,3 +84,66 @@ def test_500_reveals_no_internals(scim, monkeypatch, caplog):
 def test_requests_without_user_agent_work(scim):
     response = scim.post("Users", {"schemas": [c.USER_SCHEMA], "userName": "noua@x.com"})
     assert response.status_code == 201
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "attribute"),
+    [
+        ({"userName": "a" * 300}, "userName"),
+        ({"userName": "ok@x.com", "title": "t" * 300}, "title"),
+        ({"userName": "ok@x.com", "externalId": "e" * 300}, "externalId"),
+        ({"userName": "ok@x.com", "locale": "l" * 100}, "locale"),
+        ({"userName": "ok@x.com", "name": {"givenName": "g" * 300}}, "name.givenName"),
+        (
+            {"userName": "ok@x.com", "emails": [{"value": "a@x.com", "type": "t" * 100}]},
+            "emails.type",
+        ),
+    ],
+)
+def test_over_long_values_are_400_naming_the_attribute(scim, body, attribute):
+    response = scim.post("Users", {"schemas": [c.USER_SCHEMA], **body})
+    error = assert_error(response, 400, "invalidValue")
+    assert f'"{attribute}" is longer than' in error["detail"]
+    assert not ScimUser.objects.exists()
+
+
+@pytest.mark.django_db
+def test_over_long_group_name_is_400(scim):
+    response = scim.post("Groups", {"schemas": [c.GROUP_SCHEMA], "displayName": "g" * 300})
+    assert (
+        '"displayName" is longer than 255' in assert_error(response, 400, "invalidValue")["detail"]
+    )
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused(scim):
+    body = json.dumps({"schemas": [c.USER_SCHEMA], "userName": "x\x00y"})
+    assert_error(scim.post("Users", body), 400, "invalidValue")
+    assert_error(scim.get("Users", {"filter": 'userName eq "a\x00"'}), 400, "invalidFilter")
+    assert not ScimUser.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deeply_nested_and_non_standard_json_are_400(scim):
+    deep = '{"userName": "deep", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert_error(scim.post("Users", deep), 400, "invalidSyntax")
+    assert_error(scim.post("Users", '{"userName": NaN}'), 400, "invalidSyntax")
+
+
+@pytest.mark.django_db
+def test_huge_start_index_is_an_empty_page(scim):
+    body = scim.get("Users", {"startIndex": "100000000000000000000"}).json()
+    assert (body["totalResults"], body["Resources"]) == (0, [])
+
+
+@pytest.mark.django_db
+def test_too_many_values_of_one_attribute_is_400(scim, settings):
+    settings.AXON_SCIM = {"MAX_VALUES_PER_ATTRIBUTE": 3}
+    emails = [{"value": f"{n}@x.com"} for n in range(4)]
+    response = scim.post(
+        "Users", {"schemas": [c.USER_SCHEMA], "userName": "m@x.com", "emails": emails}
+    )
+    assert (
+        '"emails" has 4 values; at most 3' in assert_error(response, 400, "invalidValue")["detail"]
+    )

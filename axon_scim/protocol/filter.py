@@ -279,6 +279,8 @@ class _Parser:
             raise error(f"The {what} is longer than {MAX_FILTER_LENGTH} characters.")
         if not text.strip():
             raise error(f"The {what} is empty.")
+        if "\x00" in text:  # no attribute can hold it, and databases refuse it
+            raise error(f"The {what} contains a NUL character.")
         self.error = error
         self.lexer = _Lexer(text, error)
         self.tokens = self.lexer.tokens()
