@@ -305,6 +305,32 @@ class RoleAssignment(models.Model):
         return self.group_id is None
 
 
+class ManagedPermission(models.Model):
+    """An object permission on the organization that roles granted, and so may take back.
+
+    A permission the account already held, granted some other way, has no
+    such row: roles never revoke it.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account", "permission"], name="axon_scim_managed_perm"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.permission_id}"
+
+
 class ScimTokenQuerySet(TenantQuerySet):
     def usable(self) -> ScimTokenQuerySet:
         """Tokens that are neither revoked nor expired."""
@@ -417,6 +443,7 @@ class AuditChain(models.Model):
 __all__ = [
     "AuditChain",
     "AuditEvent",
+    "ManagedPermission",
     "Organization",
     "Role",
     "RoleAssignment",

@@ -25,7 +25,15 @@ from guardian.utils import get_user_obj_perms_model
 
 from . import signals
 from .audit import Actor, record_event
-from .models import Organization, Role, RoleAssignment, ScimGroup, ScimMembership, ScimUser
+from .models import (
+    ManagedPermission,
+    Organization,
+    Role,
+    RoleAssignment,
+    ScimGroup,
+    ScimMembership,
+    ScimUser,
+)
 
 CHUNK = 1000
 
@@ -130,19 +138,15 @@ def reconcile(
     _record(organization, actor, gained, lost, group)
 
 
-def refresh_holders(organization: Organization, role: Role, previous: Iterable[int] = ()) -> None:
-    """Re-apply permissions to every account holding ``role``, after its permissions changed.
-
-    ``previous`` are the permission ids the role had, so that one taken out of
-    the role is revoked too.
-    """
+def refresh_holders(organization: Organization, role: Role) -> None:
+    """Re-apply permissions to every account holding ``role``, after its permissions changed."""
     holders = list(
         RoleAssignment.objects.for_tenant(organization)
         .filter(role=role)
         .values_list("account_id", flat=True)
         .distinct()
     )
-    _apply_permissions(organization, holders, _held_roles(organization, holders), set(previous))
+    _apply_permissions(organization, holders, _held_roles(organization, holders))
 
 
 def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, set[int]]:
@@ -160,49 +164,70 @@ def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, se
 
 
 def _apply_permissions(
-    organization: Organization,
-    accounts: list[int],
-    held: dict[int, set[int]],
-    also_managed: set[int] | None = None,
+    organization: Organization, accounts: list[int], held: dict[int, set[int]]
 ) -> None:
-    """Make each account's object permissions on the organization match the roles it holds.
+    """Make each account's object permissions on the organization follow the roles it holds.
 
-    Only permissions that some role of the organization carries are managed
-    here; other object permissions of the account are left alone.
+    Roles manage only the permissions they granted themselves (``ManagedPermission``
+    rows): a permission the account already had, granted some other way, is
+    neither taken over nor ever revoked here.
     """
     role_permissions: dict[int, set[int]] = defaultdict(set)
     through = Role.permissions.through.objects.filter(role__organization=organization)
     for role, permission in through.values_list("role_id", "permission_id"):
         role_permissions[role].add(permission)
-    managed = set().union(*role_permissions.values(), also_managed or ())
-    if not managed:
-        return
     model: Any = get_user_obj_perms_model()
     content_type = ContentType.objects.get_for_model(Organization)
     object_pk = str(organization.pk)
     for chunk in chunks(accounts):
-        current: dict[int, dict[int, int]] = defaultdict(dict)
-        rows = model.objects.filter(
+        owned: dict[int, dict[int, int]] = defaultdict(dict)
+        for pk, account, permission in (
+            ManagedPermission.objects.for_tenant(organization)
+            .filter(account_id__in=chunk)
+            .values_list("pk", "account_id", "permission_id")
+        ):
+            owned[account][permission] = pk
+        wanted = {a: set().union(*(role_permissions[r] for r in held[a])) for a in chunk}
+        involved = set().union(*wanted.values(), *(o.keys() for o in owned.values()))
+        if not involved:
+            continue
+        existing: dict[int, dict[int, int]] = defaultdict(dict)
+        for pk, account, permission in model.objects.filter(
             content_type=content_type,
             object_pk=object_pk,
             user_id__in=chunk,
-            permission_id__in=managed,
-        ).values_list("pk", "user_id", "permission_id")
-        for pk, account, permission in rows:
-            current[account][permission] = pk
-        grant, revoke = [], []
+            permission_id__in=involved,
+        ).values_list("pk", "user_id", "permission_id"):
+            existing[account][permission] = pk
+        grant, own, revoke, disown = [], [], [], []
         for account in chunk:
-            wanted = set().union(*(role_permissions[r] for r in held[account]))
-            grant += [
-                model(
-                    user_id=account, permission_id=p, content_type=content_type, object_pk=object_pk
+            for permission in wanted[account] - owned[account].keys():
+                if permission in existing[account]:
+                    continue  # granted some other way: not the roles' to manage
+                grant.append(
+                    model(
+                        user_id=account,
+                        permission_id=permission,
+                        content_type=content_type,
+                        object_pk=object_pk,
+                    )
                 )
-                for p in wanted - current[account].keys()
-            ]
-            revoke += [pk for p, pk in current[account].items() if p not in wanted]
+                own.append(
+                    ManagedPermission(
+                        organization=organization, account_id=account, permission_id=permission
+                    )
+                )
+            for permission, pk in owned[account].items():
+                if permission not in wanted[account]:
+                    disown.append(pk)
+                    if permission in existing[account]:
+                        revoke.append(existing[account][permission])
         model.objects.bulk_create(grant, batch_size=CHUNK, ignore_conflicts=True)
+        ManagedPermission.objects.bulk_create(own, batch_size=CHUNK, ignore_conflicts=True)
         if revoke:
             model.objects.filter(pk__in=revoke).delete()
+        if disown:
+            ManagedPermission.objects.filter(pk__in=disown).delete()
 
 
 def _record(

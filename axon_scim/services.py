@@ -872,9 +872,8 @@ def save_role(
                 role.save()
         except IntegrityError:
             raise ConflictError(f'A role named "{name}" already exists.') from None
-        previous = set(role.permissions.values_list("pk", flat=True)) if before else set()
         role.permissions.set(list(permissions))
-        roles.refresh_holders(organization, role, previous)
+        roles.refresh_holders(organization, role)
         record_event(
             organization,
             actor,

@@ -274,3 +274,37 @@ def test_signals_are_sent_after_commit(scim, org, viewer):
     assert (membership["added"], membership["removed"]) == ([alice], [])
     assert received[-1][1]["deleted"] is True
     assert received[1][1]["role"] == viewer and received[1][1]["group"].display_name == "Staff"
+
+
+@pytest.mark.django_db
+def test_permissions_granted_outside_roles_are_never_revoked(scim, org, editor):
+    from guardian.shortcuts import assign_perm, get_user_perms
+
+    alice = provision(scim, "alice@x.com")
+    account = ScimUser.objects.get(pk=alice).account
+    assign_perm("axon_scim.change_organization", account, org)  # a direct grant, not a role
+    staff = group(scim, "Staff", alice)
+    services.set_group_role(org, ADMIN, staff, editor.pk)
+    assert perms(org, alice) == {"view_organization", "change_organization"}
+    patch(scim, "Groups", staff, {"op": "remove", "path": f'members[value eq "{alice}"]'})
+    assert perms(org, alice) == {"change_organization"}
+    patch(scim, "Groups", staff, {"op": "add", "path": "members", "value": [{"value": alice}]})
+    patch(scim, "Users", alice, {"op": "replace", "path": "active", "value": False})
+    # (An inactive account has no permissions at all; read the stored grants.)
+    assert set(get_user_perms(account, org)) == {"change_organization"}
+
+
+@pytest.mark.django_db
+def test_editing_a_role_moves_its_holders(scim, org, viewer):
+    alice = provision(scim, "alice@x.com")
+    staff = group(scim, "Staff", alice)
+    services.set_group_role(org, ADMIN, staff, viewer.pk)
+    services.save_role(org, ADMIN, viewer, name="Viewer", permissions=[perm("change_organization")])
+    assert perms(org, alice) == {"change_organization"}
+    created = services.save_role(org, ADMIN, None, name="Auditor")
+    assert AuditEvent.objects.get(action="role.created").after == {
+        "name": "Auditor",
+        "description": "",
+        "permissions": [],
+    }
+    assert created.organization == org
