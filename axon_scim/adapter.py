@@ -9,9 +9,12 @@ whole SCIM write.
 from __future__ import annotations
 
 import hashlib
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.utils.timezone import now
 
 from .conf import scim_settings
 
@@ -100,15 +103,36 @@ class AccountAdapter(OrganizationAdapterMixin):
         account.save()
 
     def deactivate_account(self, account: Any) -> None:
-        """Stop the account from signing in; its sessions end on their next request.
-
-        Django's session middleware re-reads the user through the auth backend
-        on every request, and ``ModelBackend`` refuses inactive users, so every
-        open session is anonymous from the next request on.
-        """
+        """Stop the account from signing in and end its open sessions."""
         if account.is_active:
             account.is_active = False
             account.save(update_fields=["is_active"])
+        self.end_sessions(account)
+
+    def end_sessions(self, account: Any) -> None:
+        """End every open session of the account, for good (reactivation does not revive them).
+
+        Django ties each session to the account's password hash and checks it
+        on every request. An account without a usable password (SCIM accounts
+        sign in through SSO) gets a fresh unusable one, which ends its
+        sessions whatever the session backend. With a usable password, the
+        database-backed sessions of the account are deleted.
+        """
+        if not account.has_usable_password():
+            account.set_unusable_password()
+            account.save(update_fields=["password"])
+            return
+        if settings.SESSION_ENGINE not in (
+            "django.contrib.sessions.backends.db",
+            "django.contrib.sessions.backends.cached_db",
+        ):
+            return  # other stores cannot be searched; the inactive account is refused anyway
+        from django.contrib.sessions.models import Session
+
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        for session in Session.objects.filter(expire_date__gt=now()).iterator():
+            if session.get_decoded().get(SESSION_KEY) == str(account.pk):
+                store(session.session_key).delete()
 
     def retire_account(self, account: Any, scim_user: ScimUser) -> None:
         """Disable the account of a deleted SCIM user and free its username for a new one.

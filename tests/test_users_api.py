@@ -268,6 +268,8 @@ def test_patch_entra_deactivate_disables_account(scim, client):
     )
     account.refresh_from_db()
     assert account.is_active is True
+    # ... but the sessions that deactivation ended stay ended.
+    assert not client.get("/admin/").wsgi_request.user.is_authenticated
 
 
 @pytest.mark.django_db
@@ -459,3 +461,30 @@ def test_put_without_active_keeps_a_deactivated_user_deactivated(scim):
     body = {k: v for k, v in OKTA_USER.items() if k != "active"}
     assert scim.put(f"Users/{doc['id']}", body).json()["active"] is False
     assert ScimUser.objects.get(pk=doc["id"]).account.is_active is False
+
+
+@pytest.mark.django_db
+def test_deactivation_ends_sessions_of_accounts_with_a_password(scim, settings):
+    settings.AXON_SCIM = {"STORE_PASSWORD": True}
+    from django.test import Client
+
+    doc = created(scim)
+    browser = Client()
+    assert browser.login(username="acme:isaac.brock@example.com", password="1mz050nq")
+    assert browser.get("/admin/").wsgi_request.user.is_authenticated
+    scim.patch(
+        f"Users/{doc['id']}",
+        {
+            "schemas": [c.PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
+    scim.patch(
+        f"Users/{doc['id']}",
+        {
+            "schemas": [c.PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": True}],
+        },
+    )
+    assert not browser.get("/admin/").wsgi_request.user.is_authenticated
+    assert Client().login(username="acme:isaac.brock@example.com", password="1mz050nq")
