@@ -32,7 +32,7 @@ DETAIL_KEYS = (
 FULL_USERS = 100_000
 
 # What would close each target when it is missed: from profiling the views
-# (cProfile, EXPLAIN ANALYZE) at commit d970e30. Re-check when the views change.
+# (cProfile, EXPLAIN ANALYZE) at commit 6103825. Re-check when the views change.
 REMEDIES: dict[str, str] = {
     "S1: at least 60%": "The queries are indexed and cost under 0.3 ms; the gap is Python: "
     "projection walks the schema for every attribute of every resource "
@@ -41,9 +41,9 @@ REMEDIES: dict[str, str] = {
     "excludedAttributes), and skipped for the default projection, closes most of it.",
     "S2: at least 60%": "As S1: the Exists() lookup uses axon_scim_value_lookup and "
     "costs 0.2 ms; the difference is the per-request Python work.",
-    "S3: at least 30x": "Half of a page is Python: project() walks the schema for each "
-    "of 100 documents (a projection plan compiled once, skipped for the default "
-    "projection, halves it). The page query itself LEFT JOINs the manager before the "
+    "S3: at least 30x": "A third of a page is project() walking the schema for each of "
+    "100 documents (a projection plan compiled once per request would remove most of "
+    "it). The page query itself LEFT JOINs the manager before the "
     "OFFSET, so at startIndex=50001 it joins 50,100 rows: 143 ms against 43 ms without "
     "the join (EXPLAIN ANALYZE, 100,000 users). Select the page's ids first, then load "
     "those 100 users with their managers. django-scim2 counts by loading every user, "
@@ -54,11 +54,13 @@ REMEDIES: dict[str, str] = {
     "members), or build the response from the member set the service already holds.",
     "S6: at least 5x": "Same as the query count: the audit chain row lock and the "
     "re-read of members; render the group from the ids in hand.",
-    "S8: under 1.5 s": "About 60% of the time is project() per member and 35% building "
-    "ORM rows; even the floor needs ~0.2 s per 10,000 members in Python. Skip "
-    "projection of members when it is the default, and stream the members array "
-    "(StreamingHttpResponse over a plain cursor's fetchmany, or build the JSON array in "
-    "PostgreSQL with json_agg) so 100,000 members stay under 1.5 s.",
+    "S8: under 1.5 s": "Since 046cf8d members skip projection; what is left is "
+    "members_of() building one dict per member from ORM rows through a server-side "
+    "cursor (about 0.2 s per 10,000 members, as the floor), then one json.dumps of the "
+    "whole document. At 100,000 members that is 2 s or more of Python per request: build "
+    "the members array in PostgreSQL (json_agg or string_agg over the membership index) "
+    "or stream it (StreamingHttpResponse writing fetchmany chunks), which also keeps "
+    "the worker's memory flat.",
     "S8: worker RSS": "Stream the members array instead of building 100,000 dicts and "
     "one JSON string in memory.",
     "S4: at least as fast": "11 queries against django-scim2's 4: the audit chain row "

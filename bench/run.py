@@ -320,7 +320,20 @@ def drive(
     return out
 
 
-def machine(load_at_start: tuple[float, float, float]) -> dict[str, Any]:
+def code_version() -> str:
+    """The commit the servers run, marked when the app's working tree differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "axon_scim", "portal_demo")
+    return f"{commit} + uncommitted changes" if dirty else commit
+
+
+def machine(load_at_start: tuple[float, float, float], commit: str) -> dict[str, Any]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
@@ -352,9 +365,6 @@ def machine(load_at_start: tuple[float, float, float]) -> dict[str, Any]:
 
     with psycopg.connect(f"{PG_BASE}/postgres") as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     return {
         "cores": os.cpu_count(),
         "cpu": cpu,
@@ -389,6 +399,7 @@ def main() -> int:
     only = [key.strip().upper() for key in args.only.split(",") if key.strip()]
     started = time.monotonic()
     load_at_start = os.getloadavg()
+    commit = code_version()
     with_djscim2 = not args.skip_djscim2 and importlib.util.find_spec("django_scim") is not None
     if not with_djscim2 and not args.skip_djscim2:
         say("django-scim2 is not installed (pip install -e '.[compare]'): its column stays empty")
@@ -454,7 +465,7 @@ def main() -> int:
                 server.stop()
     results = {key: results[key] for key in ORDER if key in results}
     document = report.build(
-        machine(load_at_start),
+        machine(load_at_start, commit),
         size,
         results,
         by_key,
