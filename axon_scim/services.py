@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.timezone import now
 
 from . import roles, signals
@@ -403,14 +403,53 @@ def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> Non
 def delete_user(
     organization: Organization, actor: Actor, user_id: object, *, if_match: str | None = None
 ) -> None:
-    """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted."""
+    """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted.
+
+    The user's groups lose a member, so they get a new version, an audit event
+    and a ``group_membership_changed`` signal. They are locked before the user,
+    in the order group changes lock them (group, then users), so the two
+    never deadlock.
+    """
     with audited(organization):
+        pk = parse_id(user_id)
+        groups = list(
+            ScimGroup.objects.for_tenant(organization)
+            .select_for_update(of=("self",))
+            .filter(memberships__user_id=pk)
+            .order_by("pk")
+            if pk
+            else ()
+        )
         user = _lock_user(organization, user_id)
         check_if_match(if_match, make_etag(user.version))
         before = _user_snapshot(user)
         _deactivate(organization, actor, user, deleted=True)
         user.delete()
         record_event(organization, actor, "user.deleted", "User", user_id, before=before)
+        for group in groups:
+            group.organization = organization
+            _touch_group(group)
+            record_event(
+                organization,
+                actor,
+                "group.updated",
+                "Group",
+                group.pk,
+                after={
+                    "membersRemoved": [str(pk)],
+                    "membersRemovedCount": 1,
+                    "reason": "user.deleted",
+                },
+            )
+            _after_commit(
+                signals.group_membership_changed,
+                ScimGroup,
+                organization,
+                actor,
+                group=group,
+                added=[],
+                removed=[str(pk)],
+            )
 
 
 # --- Groups ------------------------------------------------------------------
@@ -430,10 +469,34 @@ class Members:
         return len(self.users) + len(self.groups)
 
 
+def _touch_users(organization: Organization, ids: Iterable[UUID]) -> int:
+    """Bump the version of users whose ``groups`` change; returns how many rows matched.
+
+    Rows are updated in id order, so two changes touching the same users lock
+    them in the same order and cannot deadlock.
+    """
+    touched = 0
+    for chunk in _chunks(sorted(set(ids))):
+        touched += (
+            ScimUser.objects.for_tenant(organization)
+            .filter(pk__in=chunk)
+            .update(version=F("version") + 1, last_modified=now())
+        )
+    return touched
+
+
 def _resolve_members(
-    organization: Organization, group: ScimGroup | None, values: Iterable[str]
+    organization: Organization,
+    group: ScimGroup | None,
+    values: Iterable[str],
+    *,
+    touch: bool = False,
 ) -> Members:
-    """Check each id is a user or group of the organization; 400 names the first that is not."""
+    """Check each id is a user or group of the organization; 400 names the first that is not.
+
+    With ``touch`` the users are about to join, so their versions are bumped
+    here, and an update that matches every id also proves they are all users.
+    """
     wanted: dict[UUID, str] = {}
     for value in values:
         pk = parse_id(value)
@@ -444,7 +507,10 @@ def _resolve_members(
         wanted.setdefault(pk, value)
     ids = list(wanted)
     users: set[UUID] = set()
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted(ids)):
+        if touch and _touch_users(organization, chunk) == len(chunk):
+            users.update(chunk)
+            continue
         users.update(
             ScimUser.objects.for_tenant(organization)
             .filter(pk__in=chunk)
@@ -479,13 +545,20 @@ def _add_members(organization: Organization, group: ScimGroup, members: Members)
     ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
 
 
-def _remove_members(group: ScimGroup, values: Iterable[str]) -> None:
+def _remove_members(organization: Organization, group: ScimGroup, values: Iterable[str]) -> None:
     """Remove the given ids; ids that are not members are ignored (IdPs treat 400 as fatal)."""
     ids = [pk for pk in (parse_id(v) for v in values) if pk is not None]
+    _touch_users(organization, ids)
     for chunk in _chunks(ids):
         ScimMembership.objects.filter(group=group).filter(
             Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
         ).delete()
+
+
+def _remove_all_members(organization: Organization, group: ScimGroup) -> None:
+    members = ScimMembership.objects.filter(group=group)
+    _touch_users(organization, members.filter(user__isnull=False).values_list("user_id", flat=True))
+    members.delete()
 
 
 def _current_member_ids(group: ScimGroup) -> list[UUID]:
@@ -560,6 +633,10 @@ def _replace_members(organization: Organization, group: ScimGroup, members: Memb
         current.filter(member_group__isnull=False).values_list("member_group_id", flat=True)
     )
     gone = [*(have_users - set(members.users)), *(have_groups - set(members.groups))]
+    _touch_users(
+        organization,
+        [*(have_users - set(members.users)), *(pk for pk in members.users if pk not in have_users)],
+    )
     for chunk in _chunks(gone):
         current.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
     _add_members(
@@ -593,7 +670,7 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
     _check_lengths(group, GROUP_LABELS)
     try:
         with audited(organization):
-            members = _resolve_members(organization, None, _member_ids(doc))
+            members = _resolve_members(organization, None, _member_ids(doc), touch=True)
             group.save(force_insert=True)
             _add_members(organization, group, members)
             if members:
@@ -705,13 +782,14 @@ def _apply_member_change(
 ) -> None:
     values = list(change.values)
     if change.kind == "add":
-        _add_members(organization, group, _resolve_members(organization, group, values))
+        members = _resolve_members(organization, group, values, touch=True)
+        _add_members(organization, group, members)
     elif change.kind == "remove":
-        _remove_members(group, values)
+        _remove_members(organization, group, values)
     elif change.kind == "replace":
         _replace_members(organization, group, _resolve_members(organization, group, values))
     else:  # remove_all
-        ScimMembership.objects.filter(group=group).delete()
+        _remove_all_members(organization, group)
     key = {
         "add": "membersAdded",
         "remove": "membersRemoved",
@@ -742,7 +820,7 @@ def delete_group(
         check_if_match(if_match, make_etag(group.version))
         before = _group_snapshot(group)
         delta = MembershipDelta(group, [MemberChange("remove_all", ())])
-        ScimMembership.objects.filter(group=group).delete()
+        _remove_all_members(organization, group)
         delta.settle(organization, actor)
         group.delete()
         record_event(organization, actor, "group.deleted", "Group", group_id, before=before)

@@ -239,3 +239,29 @@ def test_delete_group(scim, people):
     assert scim.get(f"Groups/{doc['id']}").status_code == 404
     assert ScimMembership.objects.count() == 0
     assert scim.get(f"Users/{people[0].pk}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_membership_changes_give_users_and_groups_new_versions(scim, people):
+    user_etag = scim.get(f"Users/{people[0].pk}")["ETag"]
+    doc = new_group(scim, members=people[:1])
+    # Joining a group changes the user's groups, so its version too: no stale 304.
+    assert (
+        scim.get(f"Users/{people[0].pk}", headers={"If-None-Match": user_etag}).status_code == 200
+    )
+    user_etag = scim.get(f"Users/{people[0].pk}")["ETag"]
+    scim.patch(f"Groups/{doc['id']}", patch_body({"op": "remove", "path": "members"}))
+    assert (
+        scim.get(f"Users/{people[0].pk}", headers={"If-None-Match": user_etag}).status_code == 200
+    )
+    scim.patch(
+        f"Groups/{doc['id']}",
+        patch_body({"op": "add", "path": "members", "value": [{"value": str(people[1].pk)}]}),
+    )
+    group_etag = scim.get(f"Groups/{doc['id']}")["ETag"]
+    # Deleting a member changes the group.
+    assert scim.delete(f"Users/{people[1].pk}").status_code == 204
+    after = scim.get(f"Groups/{doc['id']}", headers={"If-None-Match": group_etag})
+    assert after.status_code == 200 and after.json()["members"] == []
+    event = AuditEvent.objects.filter(action="group.updated", resource_id=doc["id"]).latest("id")
+    assert event.after["membersRemoved"] == [str(people[1].pk)]

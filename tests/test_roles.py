@@ -269,10 +269,12 @@ def test_signals_are_sent_after_commit(scim, org, viewer):
         "user_reactivated",
         "role_revoked",
         "user_deprovisioned",
+        "group_membership_changed",
     ]
-    membership = dict(received)["group_membership_changed"]
+    membership = next(kw for name, kw in received if name == "group_membership_changed")
     assert (membership["added"], membership["removed"]) == ([alice], [])
-    assert received[-1][1]["deleted"] is True
+    assert received[-2][1]["deleted"] is True
+    assert (received[-1][1]["added"], received[-1][1]["removed"]) == ([], [alice])
     assert received[1][1]["role"] == viewer and received[1][1]["group"].display_name == "Staff"
 
 
