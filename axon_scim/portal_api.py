@@ -10,16 +10,19 @@ their status, from ``portal_exception_handler``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse, HttpResponseBase
 from django.utils.timezone import now
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -42,16 +45,41 @@ MAX_ID = 2**63 - 1
 MAX_TOKEN_DAYS = 3650
 
 
+logger = logging.getLogger(__name__)
+
+
 def portal_actor(request: Request) -> services.Actor:
     """The audit actor of a portal write: the signed-in user and where the request came from."""
     return request_actor(request, user=request.user)
 
 
-def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Service errors answer ``{"detail": ...}`` with their status; the rest as DRF does."""
+def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Every error answers JSON ``{"detail": ...}``: service errors with their status,
+    DRF's as DRF does, and anything else as a 500 that reveals nothing (logged)."""
     if isinstance(exc, ScimError):
         return Response({"detail": exc.detail}, status=exc.status)
-    return exception_handler(exc, context)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request body is too large."}, status=413)
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    logger.exception("Portal API request failed", exc_info=exc)
+    return Response({"detail": "An internal error occurred. It has been logged."}, status=500)
+
+
+class PortalJSONParser(JSONParser):
+    """DRF's JSON parser, with a 400 for bodies nested too deeply to parse."""
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("The request body is nested too deeply.") from None
 
 
 class PortalPagination(LimitOffsetPagination):
@@ -218,7 +246,7 @@ class PortalView(generics.GenericAPIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated, HasSessionOrganization, CanConfigureSso]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [PortalJSONParser]
     pagination_class = PortalPagination
 
     def get_exception_handler(self) -> Callable[..., Response | None]:

@@ -739,3 +739,25 @@ def test_access_review_json_and_csv(portal, org, other_org):
     assert lines[0].startswith("user_name,user_id,display_name,active,account,role")
     assert len(lines) == 3 and "Staff" in lines[1] and "mallory" not in text
     assert Client().get("/api/v1/scim/access-review", {"format": "csv"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_portal_errors_are_json_never_html(portal):
+    big = json.dumps({"label": "x" * 3_000_000})
+    response = portal.post("/api/v1/scim/tokens", big, content_type="application/json")
+    assert (response.status_code, response["Content-Type"]) == (413, "application/json")
+    deep = '{"label": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = portal.post("/api/v1/scim/tokens", deep, content_type="application/json")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"detail": "The request body is nested too deeply."}
+
+
+@pytest.mark.django_db
+def test_portal_500_reveals_nothing(portal, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("hunter2")
+
+    monkeypatch.setattr("axon_scim.services.issue_token", explode)
+    response = portal.post("/api/v1/scim/tokens", {"label": "x"}, content_type="application/json")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "An internal error occurred. It has been logged."}
