@@ -13,7 +13,10 @@ concurrent writes can never chain to the same predecessor (no fork).
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,9 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
+from .conf import scim_settings
 from .models import AuditChain, AuditEvent, Organization, ScimToken
 
 MASK = "********"
@@ -65,13 +70,34 @@ SYSTEM = Actor(label="system")
 def request_actor(request: Any, *, token: ScimToken | None = None, user: Any = None) -> Actor:
     """The actor of a change made through an HTTP request, with where the request came from."""
     meta = request.META
+    request_id = meta.get("HTTP_X_REQUEST_ID", "")
+    if not REQUEST_ID.fullmatch(request_id):  # a log is no place for arbitrary client text
+        request_id = uuid.uuid4().hex
     return Actor(
         token=token,
         user=user,
-        request_id=meta.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
-        ip=meta.get("REMOTE_ADDR") or None,
-        user_agent=meta.get("HTTP_USER_AGENT", ""),
+        request_id=request_id,
+        ip=client_ip(meta),
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
     )
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+-]{1,64}")
+
+
+def client_ip(meta: Any) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or with ``NUM_PROXIES`` trusted proxies in front,
+    the address the outermost of them saw in ``X-Forwarded-For``."""
+    proxies = scim_settings.NUM_PROXIES
+    forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if proxies and len(forwarded) >= proxies and forwarded[-proxies]:
+        candidate = forwarded[-proxies]
+    else:
+        candidate = meta.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
 
 
 def mask_secrets(value: Any) -> Any:
@@ -171,8 +197,19 @@ def _seal(organization: Organization, events: list[AuditEvent]) -> None:
     )
 
 
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the event's content and the previous event's hash."""
+def chain_keys() -> list[str]:
+    """The key that seals new events, then older keys that verification still accepts."""
+    if scim_settings.AUDIT_CHAIN_KEY:
+        return [scim_settings.AUDIT_CHAIN_KEY]
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def event_hash(event: AuditEvent, key: str | None = None) -> str:
+    """HMAC-SHA256 over the event's content and the previous event's hash.
+
+    Keyed, so that someone who can write to the database but does not hold
+    the key cannot rewrite a stretch of the chain and re-seal it.
+    """
     content = {
         "organization": event.organization_id,
         "sequence": event.sequence,
@@ -192,7 +229,8 @@ def event_hash(event: AuditEvent) -> str:
         "user_agent": event.user_agent,
     }
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    secret = key if key is not None else chain_keys()[0]
+    return hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -223,7 +261,9 @@ def verify_chain(organization: Organization) -> ChainCheck:
             problem = f"sequence {expected} is missing (next is {event.sequence})"
         elif event.previous_hash != previous:
             problem = "previous_hash does not match the previous event's hash"
-        elif event.hash != event_hash(event):
+        elif not any(
+            hmac.compare_digest(event.hash, event_hash(event, key)) for key in chain_keys()
+        ):
             problem = "the event's content does not match its hash"
         if problem:
             return ChainCheck(False, checked, event.pk, event.sequence, problem, unsealed)

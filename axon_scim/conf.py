@@ -26,6 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_VALUES_PER_ATTRIBUTE": 100,
     # Secrets start with this, so secret scanners can recognise leaked tokens.
     "TOKEN_PREFIX": "axscim_",
+    # The key of the audit chain's HMAC; None uses SECRET_KEY (and verification
+    # also accepts SECRET_KEY_FALLBACKS, so the key can be rotated as Django's is).
+    "AUDIT_CHAIN_KEY": None,
+    # Trusted reverse proxies in front of the app: the audit log takes the
+    # client address from X-Forwarded-For as the outermost of them saw it.
+    "NUM_PROXIES": 0,
     # False: SCIM ``password`` values are accepted and dropped (accounts sign in
     # through SSO). True: the adapter sets the portal password from them.
     "STORE_PASSWORD": False,

@@ -126,3 +126,34 @@ def test_deleting_the_actor_account_does_not_break_the_chain(org):
     assert (event.actor_user, event.actor_type) == (None, "user")
     assert event.actor_label == f"user {account.username}"
     assert verify_chain(org).ok
+
+
+@pytest.mark.django_db
+def test_the_chain_is_keyed_and_survives_a_key_rotation(org, settings):
+    services.issue_token(org, ACTOR)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    assert not verify_chain(org).ok  # a chain re-sealed without the key would not verify
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert verify_chain(org).ok
+    services.issue_token(org, ACTOR)  # sealed with the new key, after the old ones
+    assert verify_chain(org).ok and verify_chain(org).checked == 2
+
+
+@pytest.mark.django_db
+def test_request_ids_and_client_addresses(scim, settings):
+    scim.post(
+        "Users",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@x.com"},
+        headers={"X-Request-ID": "<script>alert(1)</script>"},
+    )
+    event = AuditEvent.objects.get(action="user.created")
+    assert len(event.request_id) == 32 and event.request_id.isalnum()
+    settings.AXON_SCIM = {"NUM_PROXIES": 1}
+    scim.post(
+        "Users",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "b@x.com"},
+        headers={"X-Request-ID": "okta-1234", "X-Forwarded-For": "6.6.6.6, 203.0.113.9"},
+    )
+    event = AuditEvent.objects.filter(action="user.created").latest("id")
+    assert (event.request_id, event.ip) == ("okta-1234", "203.0.113.9")
