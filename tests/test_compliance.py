@@ -121,12 +121,19 @@ def test_scim2_client_round_trip_of_users_and_a_group(live_scim: LiveScim) -> No
         nobody = client.query(User, query_parameters=search('userName eq "eve"'))
         assert nobody.total_results == 0 and not nobody.resources
 
+        # Joining the group changed ada's groups, so her version: the copy from
+        # the create is stale, and a replace sending its If-Match gets 412.
+        stale = client.replace(ada, raise_scim_errors=False, expected_status_codes=None)
+        assert stale.status == 412
+        ada = client.query(User, ada.id)
+        assert ada.meta.version == 'W/"2"'
+
         # Replace (RFC 7644 section 3.5.1): what the PUT leaves out is gone.
         ada.display_name = "Ada Lovelace"
         ada.emails = None
         replaced = client.replace(ada)
         assert replaced.display_name == "Ada Lovelace" and not replaced.emails
-        assert replaced.meta.version == 'W/"2"'
+        assert replaced.meta.version == 'W/"3"'
 
         # Patch (RFC 7644 section 3.5.2): add a member and rename, then remove a member.
         patched = client.modify(

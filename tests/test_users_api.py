@@ -488,3 +488,16 @@ def test_deactivation_ends_sessions_of_accounts_with_a_password(scim, settings):
     )
     assert not browser.get("/admin/").wsgi_request.user.is_authenticated
     assert Client().login(username="acme:isaac.brock@example.com", password="1mz050nq")
+
+
+@pytest.mark.django_db
+def test_onelogin_legacy_enterprise_urn_is_read_as_enterprise_2(scim):
+    doc = created(
+        scim,
+        {
+            "schemas": ["urn:scim:schemas:core:1.0", "urn:scim:schemas:extension:enterprise:1.0"],
+            "userName": "legacy@x.com",
+            "urn:scim:schemas:extension:enterprise:1.0": {"department": "Finance"},
+        },
+    )
+    assert doc[c.ENTERPRISE_USER_SCHEMA] == {"department": "Finance"}

@@ -68,7 +68,7 @@ def normalize_document(
         if key.lower() == "schemas":
             schemas = _known_schemas(value, resource)
             continue
-        nested = _schema_by_urn(resource, key)
+        nested = resource.schema_for(key)
         if nested is not None:
             _place_nested(out, resource, nested, value, keep_null=for_patch_value)
             continue
@@ -97,7 +97,7 @@ def resolve_key(key: str, resource: ResourceType) -> KeyTarget | None:
         # Attribute names never contain ":", so the URN is everything before the last one
         # (and may itself contain dots: "...:2.0:User").
         urn, rest = key.rsplit(":", 1)
-        if _schema_by_urn(resource, urn) is None:
+        if resource.schema_for(urn) is None:
             return None
     name, _, sub_name = rest.partition(".")
     found = resource.resolve(urn, name)
@@ -328,7 +328,7 @@ def _known_schemas(value: Any, resource: ResourceType) -> list[str]:
         raise InvalidSyntaxError("'schemas' must be a list of schema URI strings.")
     known: list[str] = []
     for uri in value:
-        schema = _schema_by_urn(resource, uri)
+        schema = resource.schema_for(uri)
         if schema is not None and schema.id not in known:
             known.append(schema.id)
     return known
@@ -341,11 +341,6 @@ def _check_required(out: dict[str, Any], resource: ResourceType) -> None:
         value = out.get(attr.name)
         if value is None or (isinstance(value, str) and not value.strip()) or value in ([], {}):
             raise InvalidValueError(f"'{attr.name}' is required.")
-
-
-def _schema_by_urn(resource: ResourceType, urn: str) -> Schema | None:
-    lowered = urn.lower()
-    return next((s for s in resource.all_schemas() if s.id.lower() == lowered), None)
 
 
 def _label(resource: ResourceType, schema: Schema, attr: Attribute) -> str:

@@ -280,7 +280,8 @@ class _Parser:
         if not text.strip():
             raise error(f"The {what} is empty.")
         if "\x00" in text:  # no attribute can hold it, and databases refuse it
-            raise error(f"The {what} contains a NUL character.")
+            column = text.index("\x00") + 1
+            raise error(f"The {what} contains a NUL character at column {column}.")
         self.error = error
         self.lexer = _Lexer(text, error)
         self.tokens = self.lexer.tokens()

@@ -222,7 +222,7 @@ def _parse_operation(raw: Any, resource: ResourceType) -> list[PatchOperation]:
             raise InvalidValueError(f"An {op} operation needs a value.")
         return _expand_pathless(op, value, resource)
 
-    schema = _schema_by_urn(resource, path_text.strip())
+    schema = resource.schema_for(path_text.strip())
     if schema is not None:
         # The path names a whole schema (some clients send the extension URN as path).
         if op == c.PATCH_REMOVE:
@@ -309,7 +309,7 @@ def _expand_pathless(op: str, value: Any, resource: ResourceType) -> list[PatchO
             plain[key] = item
     document = normalize_document(plain, resource, for_patch_value=True)
     for key, item in document.items():
-        schema = _schema_by_urn(resource, key)
+        schema = resource.schema_for(key)
         if schema is not None and schema is not resource.schema:
             for name, sub_item in item.items():
                 attr = schema.attribute(name)
@@ -703,11 +703,6 @@ def _get(mapping: dict[str, Any], key: str) -> Any:
         if isinstance(candidate, str) and candidate.lower() == lowered:
             return value
     return _MISSING
-
-
-def _schema_by_urn(resource: ResourceType, urn: str) -> Schema | None:
-    lowered = urn.lower()
-    return next((s for s in resource.all_schemas() if s.id.lower() == lowered), None)
 
 
 def _path_text(path: PatchPath) -> str:

@@ -131,6 +131,17 @@ class ResourceType:
     def all_schemas(self) -> tuple[Schema, ...]:
         return (self.schema, *self.extensions)
 
+    def schema_for(self, urn: str) -> Schema | None:
+        """The core or extension schema with this URN (case-insensitively), if this type has it.
+
+        The SCIM 1.1 URNs that some clients (OneLogin) still send are read as
+        their 2.0 schemas, so their data is kept rather than dropped.
+        """
+        lowered = LEGACY_URNS.get(urn.lower(), urn.lower())
+        if lowered == LEGACY_CORE:
+            return self.schema
+        return next((s for s in self.all_schemas() if s.id.lower() == lowered), None)
+
     def extension(self, urn: str) -> Schema | None:
         """The extension schema with this URN (case-insensitively), if this type has it."""
         lowered = urn.lower()
@@ -145,16 +156,13 @@ class ResourceType:
         Without a URN, the core schema and then the common attributes are
         searched (RFC 7644 section 3.10: the core schema is the default).
         """
-        if urn is None:
-            attr = self.schema.attribute(name) or _find(self.common, name)
-            return (self.schema, attr) if attr else None
-        for schema in self.all_schemas():
-            if schema.id.lower() == urn.lower():
-                attr = schema.attribute(name)
-                if attr is None and schema is self.schema:
-                    attr = _find(self.common, name)
-                return (schema, attr) if attr else None
-        return None
+        schema = self.schema if urn is None else self.schema_for(urn)
+        if schema is None:
+            return None
+        attr = schema.attribute(name)
+        if attr is None and schema is self.schema:
+            attr = _find(self.common, name)
+        return (schema, attr) if attr else None
 
     def to_document(self, base_url: str) -> dict[str, Any]:
         """The ResourceTypes resource for this type, with its absolute location."""
@@ -171,6 +179,10 @@ class ResourceType:
                 "location": f"{base_url}/ResourceTypes/{self.name}",
             },
         }
+
+
+LEGACY_CORE = "urn:scim:schemas:core:1.0"
+LEGACY_URNS = {"urn:scim:schemas:extension:enterprise:1.0": c.ENTERPRISE_USER_SCHEMA.lower()}
 
 
 def _find(attributes: tuple[Attribute, ...], name: str) -> Attribute | None:
