@@ -54,7 +54,7 @@ from django.db.models.lookups import (
 
 from .models import ScimMembership, ScimUserValue
 from .protocol import constants as c
-from .protocol.errors import InvalidFilterError, InvalidValueError
+from .protocol.errors import InvalidFilterError, InvalidValueError, UnknownAttributeError
 from .protocol.filter import (
     And,
     AttrPath,
@@ -518,14 +518,19 @@ def _mapping(resource: ResourceType) -> Mapping:
 # ---------------------------------------------------------------------------
 
 
-def compile_filter(expr: Filter, resource: ResourceType) -> Q:
+def compile_filter(
+    expr: Filter, resource: ResourceType, *, unknown_is_unassigned: bool = False
+) -> Q:
     """A ``Q`` selecting the rows of ``resource`` (Users or Groups) that satisfy ``expr``.
 
     RFC 7644 section 3.4.2.2. Raises ``InvalidFilterError`` for unknown
     attributes and for operators that make no sense for an attribute's type.
     Apply it to a queryset already scoped with ``.for_tenant(org)``.
+
+    ``unknown_is_unassigned`` is for a search across resource types
+    (``/.search``): there ``userName pr`` is simply false for a Group.
     """
-    return _Compiler(_mapping(resource)).compile(expr)
+    return _Compiler(_mapping(resource), unknown_is_unassigned).compile(expr)
 
 
 class _Connectives:
@@ -548,10 +553,20 @@ class _Connectives:
 
 
 class _Compiler(_Connectives):
-    def __init__(self, mapping: Mapping) -> None:
+    def __init__(self, mapping: Mapping, unknown_is_unassigned: bool = False) -> None:
         self.mapping = mapping
+        self.unknown_is_unassigned = unknown_is_unassigned
 
     def term(self, expr: Compare | Present | ValuePath) -> Q:
+        try:
+            return self.known_term(expr)
+        except UnknownAttributeError:
+            if not self.unknown_is_unassigned:
+                raise
+            # An attribute the type lacks is unassigned: only ``ne`` could hold.
+            return ~NEVER if isinstance(expr, Compare) and expr.op == "ne" else NEVER
+
+    def known_term(self, expr: Compare | Present | ValuePath) -> Q:
         if isinstance(expr, ValuePath):
             return self.value_path(expr)
         if isinstance(expr, Compare) and is_null_test(expr.op, expr.value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
@@ -30,6 +31,7 @@ from .models import Organization, ScimGroup, ScimToken, ScimUser
 from .protocol import constants as c
 from .protocol import errors
 from .protocol.documents import normalize_document
+from .protocol.errors import UnknownAttributeError
 from .protocol.etag import if_none_match_hits, make_etag
 from .protocol.filter import parse_filter
 from .protocol.listing import ListQuery, list_response
@@ -343,11 +345,18 @@ class ResourceView(ScimView):
             raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
         return found
 
-    def search(self, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+    def search(
+        self, query: ListQuery, *, unknown_is_unassigned: bool = False
+    ) -> tuple[list[dict[str, Any]], int]:
         """One page of resources and the total, in a fixed number of queries."""
         rows = self.queryset()
         if query.filter:
-            rows = rows.filter(compile_filter(parse_filter(query.filter), self.resource))
+            condition = compile_filter(
+                parse_filter(query.filter),
+                self.resource,
+                unknown_is_unassigned=unknown_is_unassigned,
+            )
+            rows = rows.filter(condition)
         rows = rows.order_by(*order_by_for(query.sort_by, query.sort_order, self.resource))
         # Far past any real result, yet inside every database's integer range.
         offset = min(query.start_index - 1, MAX_OFFSET)
@@ -544,13 +553,16 @@ class RootSearchView(ScimView):
         body = self.body()
         query = self.list_query(None, body)
         views: list[ResourceView] = [UserListView(), GroupListView()]
+        lenient = _types_lacking_filter_attributes(query.filter, views)
         offset, remaining, total, docs = query.start_index - 1, query.count, 0, []
         for view in views:
             view.request, view.args, view.kwargs = self.request, (), {}
             typed = self.list_query(view.resource, body)
-            count = view.search(_replace(typed, start_index=1, count=0))[1]
+            options = {"unknown_is_unassigned": view.resource in lenient}
+            count = view.search(replace(typed, start_index=1, count=0), **options)[1]
             if remaining and offset < count:
-                page, _ = view.search(_replace(typed, start_index=offset + 1, count=remaining))
+                page_query = replace(typed, start_index=offset + 1, count=remaining)
+                page, _ = view.search(page_query, **options)
                 docs.extend(page)
                 remaining -= len(page)
             offset = max(0, offset - count)
@@ -558,7 +570,23 @@ class RootSearchView(ScimView):
         return Response(list_response(docs, total, query.start_index))
 
 
-def _replace(query: ListQuery, **changes: Any) -> ListQuery:
-    from dataclasses import replace
+def _types_lacking_filter_attributes(
+    text: str | None, views: list[ResourceView]
+) -> set[ResourceType]:
+    """The resource types that lack an attribute the filter names; 400 if every type does.
 
-    return replace(query, **changes)
+    Across types, ``userName pr`` is false for a Group rather than an error,
+    but a name no type knows is still a mistake worth a 400.
+    """
+    if not text:
+        return set()
+    expr = parse_filter(text)
+    lacking: dict[ResourceType, UnknownAttributeError] = {}
+    for view in views:
+        try:
+            compile_filter(expr, view.resource)
+        except UnknownAttributeError as exc:
+            lacking[view.resource] = exc
+    if len(lacking) == len(views):
+        raise next(iter(lacking.values()))
+    return set(lacking)

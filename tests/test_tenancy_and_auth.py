@@ -127,3 +127,22 @@ def test_token_is_stored_hashed(org):
     assert secret.startswith("axscim_")
     assert secret not in (token.secret_hash, token.prefix)
     assert token.secret_hash == ScimToken.hash_secret(secret)
+
+
+@pytest.mark.django_db
+def test_root_search_across_types(scim, org):
+    ScimUserFactory(organization=org, user_name="ada@x.com", display_name="")
+    ScimGroupFactory(organization=org, display_name="Ops")
+
+    def search(text):
+        return scim.post(".search", {"schemas": [c.SEARCH_REQUEST], "filter": text})
+
+    both = search("displayName pr or userName pr").json()
+    assert both["totalResults"] == 2
+    assert [r["schemas"][0] for r in both["Resources"]] == [c.USER_SCHEMA, c.GROUP_SCHEMA]
+    only_users = search('userName eq "ADA@x.com"').json()
+    assert [r["userName"] for r in only_users["Resources"]] == ["ada@x.com"]
+    groups = search("not (userName pr)").json()
+    assert [r["displayName"] for r in groups["Resources"]] == ["Ops"]
+    unknown = search("nosuch pr")
+    assert unknown.status_code == 400 and unknown.json()["scimType"] == "invalidFilter"

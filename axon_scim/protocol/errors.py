@@ -51,6 +51,10 @@ class InvalidFilterError(BadRequestError):
     default_detail = "The filter is not valid."
 
 
+class UnknownAttributeError(InvalidFilterError):
+    """The filter names an attribute the resource type does not have (400 invalidFilter)."""
+
+
 class InvalidPathError(BadRequestError):
     """A PATCH path is malformed or names an unknown attribute (400 invalidPath)."""
 

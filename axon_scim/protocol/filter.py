@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from .errors import InvalidFilterError, InvalidPathError, ScimError
+from .errors import InvalidFilterError, InvalidPathError, ScimError, UnknownAttributeError
 from .schemas import (
     BOOLEAN,
     COMPLEX,
@@ -531,15 +531,13 @@ def resolve(path: AttrPath, resource: ResourceType) -> tuple[Schema, Attribute, 
     """
     if not path.name:
         raise InvalidFilterError(f'"{path.urn}" names a schema, not an attribute.')
-    if path.urn is not None and not any(
-        schema.id.lower() == path.urn.lower() for schema in resource.all_schemas()
-    ):
-        raise InvalidFilterError(
+    if path.urn is not None and resource.schema_for(path.urn) is None:
+        raise UnknownAttributeError(
             f'Unknown schema "{path.urn}" for {resource.name} resources (in "{format_path(path)}").'
         )
     found = resource.resolve(path.urn, path.name)
     if found is None:
-        raise InvalidFilterError(f'Unknown attribute "{format_path(path)}" for {resource.name}.')
+        raise UnknownAttributeError(f'Unknown attribute "{format_path(path)}" for {resource.name}.')
     schema, attr = found
     if path.sub is None:
         return schema, attr, None
@@ -547,7 +545,7 @@ def resolve(path: AttrPath, resource: ResourceType) -> tuple[Schema, Attribute, 
         raise InvalidFilterError(f'"{attr.name}" has no sub-attributes (in "{format_path(path)}").')
     sub = attr.sub_attribute(path.sub)
     if sub is None:
-        raise InvalidFilterError(f'Unknown attribute "{format_path(path)}" for {resource.name}.')
+        raise UnknownAttributeError(f'Unknown attribute "{format_path(path)}" for {resource.name}.')
     return schema, attr, sub
 
 
