@@ -304,7 +304,6 @@ class GroupSerializer:
                 "member_group_id",
                 "member_group__display_name",
             )
-            .iterator(chunk_size=5000)
         )
         urls = {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
         for group_id, user_id, user_display, member_group_id, group_display in rows:

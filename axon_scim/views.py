@@ -357,12 +357,16 @@ class ResourceView(ScimView):
                 unknown_is_unassigned=unknown_is_unassigned,
             )
             rows = rows.filter(condition)
-        rows = rows.order_by(*order_by_for(query.sort_by, query.sort_order, self.resource))
+        ordering = order_by_for(query.sort_by, query.sort_order, self.resource)
+        rows = rows.order_by(*ordering)
         # Far past any real result, yet inside every database's integer range.
         offset = min(query.start_index - 1, MAX_OFFSET)
         if query.count == 0:
             return [], rows.count()
-        page = list(rows[offset : offset + query.count])
+        # The OFFSET walks the index for ids alone; only the page's rows are
+        # then joined (to their manager), still in one query.
+        page_ids = rows.values("pk")[offset : offset + query.count]
+        page = list(self.queryset().filter(pk__in=page_ids).order_by(*ordering))
         # A short page that is not past the end tells the total without a count.
         if len(page) < query.count and (page or offset == 0):
             total = offset + len(page)
