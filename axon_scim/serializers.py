@@ -7,6 +7,7 @@ document (``protocol.documents``) into column values and value rows.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -291,6 +292,34 @@ class GroupSerializer:
         )
         return doc
 
+    def members_json(self, group_id: UUID) -> str:
+        """The group's ``members`` as JSON text, the same values ``members_of`` gives.
+
+        A group can have 100,000 members: formatting each straight to text
+        costs a fraction of building a dict per member and rendering those.
+        """
+        urls = {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
+        rows = (
+            ScimMembership.objects.filter(group_id=group_id)
+            .order_by("id")
+            .values_list(
+                "user_id", "user__display_name", "member_group_id", "member_group__display_name"
+            )
+        )
+        items = []
+        for user_id, user_display, member_group_id, group_display in rows:
+            kind, member, display = (
+                ("User", user_id, user_display)
+                if user_id is not None
+                else ("Group", member_group_id, group_display)
+            )
+            member_id = str(member)  # a UUID: nothing to escape
+            item = f'{{"value":"{member_id}","$ref":{_json(urls[kind] + member_id)},"type":"{kind}"'
+            if display:
+                item += f',"display":{_json(display)}'
+            items.append(item + "}")
+        return "[" + ",".join(items) + "]"
+
     def members_of(self, group_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
         """The members of each group, in one query over the membership rows."""
         out: dict[UUID, list[dict[str, Any]]] = {gid: [] for gid in group_ids}
@@ -318,3 +347,7 @@ class GroupSerializer:
                 item["display"] = display
             out[group_id].append(item)
         return out
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)

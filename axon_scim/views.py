@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse, HttpResponseBase
 from django.urls import reverse
 from rest_framework import exceptions as drf
 from rest_framework.parsers import BaseParser
@@ -487,20 +488,35 @@ class GroupViewMixin:
 
     def group_response(
         self: Any, group: ScimGroup, *, status: int = 200, location: bool = False
-    ) -> Response:
+    ) -> HttpResponseBase:
         serializer = GroupSerializer(self.base_url())
         attributes, excluded = self.projection(GROUP_RESOURCE)
-        members = None
-        if wants("members", attributes, excluded, GROUP_RESOURCE):
-            members = serializer.members_of([group.pk])[group.pk]
-        doc = serializer.render(group, members)
-        return self.resource_response(
-            doc,
-            GROUP_RESOURCE,
-            group.version,
-            status=status,
-            location=serializer.location(group.pk) if location else None,
+        where = serializer.location(group.pk) if location else None
+        if not wants("members", attributes, excluded, GROUP_RESOURCE):
+            doc = serializer.render(group, None)
+            return self.resource_response(
+                doc, GROUP_RESOURCE, group.version, status=status, location=where
+            )
+        if attributes or any(name.startswith("members.") for name in excluded):
+            # Members cut down by sub-attribute: the general path.
+            doc = serializer.render(group, serializer.members_of([group.pk])[group.pk])
+            return self.resource_response(
+                doc, GROUP_RESOURCE, group.version, status=status, location=where
+            )
+        # Whole members, possibly 100,000 of them: written straight to JSON
+        # text, never built as one dict per member.
+        doc = project(serializer.render(group, []), GROUP_RESOURCE, attributes, excluded)
+        head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
+            '"members":[]', 1
         )
+        body = f'{head}"members":{serializer.members_json(group.pk)}{tail}'
+        response = HttpResponse(
+            body.encode(), status=status, content_type=self.request.accepted_renderer.media_type
+        )
+        response["ETag"] = make_etag(group.version)
+        if where:
+            response["Location"] = where
+        return response
 
 
 class GroupListView(GroupViewMixin, ResourceView):
@@ -509,7 +525,7 @@ class GroupListView(GroupViewMixin, ResourceView):
     def get(self, request: Request) -> Response:
         return self.list_response(self.list_query(GROUP_RESOURCE))
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponseBase:
         doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
         group = services.create_group(self.organization, self.actor(), doc)
         return self.group_response(group, status=201, location=True)
@@ -525,18 +541,18 @@ class GroupSearchView(GroupViewMixin, ResourceView):
 class GroupDetailView(GroupViewMixin, ResourceView):
     """GET, PUT, PATCH, DELETE /Groups/{id}."""
 
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: Request, pk: str) -> HttpResponseBase:
         group = self.get_object(pk)
         return self.not_modified(group.version) or self.group_response(group)
 
-    def put(self, request: Request, pk: str) -> Response:
+    def put(self, request: Request, pk: str) -> HttpResponseBase:
         doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
         group = services.replace_group(
             self.organization, self.actor(), pk, doc, if_match=self.if_match
         )
         return self.group_response(group)
 
-    def patch(self, request: Request, pk: str) -> Response:
+    def patch(self, request: Request, pk: str) -> HttpResponseBase:
         operations = parse_patch_request(
             self.body(), GROUP_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
         )

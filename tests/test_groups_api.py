@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from axon_scim.models import AuditEvent, ScimMembership
+from axon_scim.models import AuditEvent, ScimGroup, ScimMembership
 from axon_scim.protocol import constants as c
 
 from .factories import ScimUserFactory
@@ -265,3 +265,41 @@ def test_membership_changes_give_users_and_groups_new_versions(scim, people):
     assert after.status_code == 200 and after.json()["members"] == []
     event = AuditEvent.objects.filter(action="group.updated", resource_id=doc["id"]).latest("id")
     assert event.after["membersRemoved"] == [str(people[1].pk)]
+
+
+@pytest.mark.django_db
+def test_members_written_as_text_match_the_members_as_values(scim, org, people):
+    import json
+
+    from axon_scim.serializers import GroupSerializer
+
+    people[0].display_name = 'Zoë "Z" \\ O\'Neil'
+    people[0].save()
+    people[1].display_name = ""
+    people[1].save()
+    child = new_group(scim, "Child")
+    doc = scim.post(
+        "Groups",
+        {
+            "schemas": [c.GROUP_SCHEMA],
+            "displayName": "Parent",
+            "members": [
+                {"value": str(people[0].pk)},
+                {"value": str(people[1].pk)},
+                {"value": child["id"]},
+            ],
+        },
+    ).json()
+    serializer = GroupSerializer(BASE)
+    as_text = json.loads(serializer.members_json(doc["id"]))
+    assert (
+        as_text
+        == serializer.members_of([ScimGroup.objects.get(pk=doc["id"]).pk])[
+            ScimGroup.objects.get(pk=doc["id"]).pk
+        ]
+    )
+    assert doc["members"] == as_text
+    assert as_text[0]["display"] == 'Zoë "Z" \\ O\'Neil' and "display" not in as_text[1]
+    # The same members when a projection goes through the general path.
+    projected = scim.get(f"Groups/{doc['id']}", {"attributes": "members"}).json()
+    assert projected["members"] == as_text
