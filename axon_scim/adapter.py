@@ -85,22 +85,36 @@ class AccountAdapter(OrganizationAdapterMixin):
             is_active=scim_user.active is not False,
             **self.account_fields(scim_user, primary_email),
         )
-        self._set_password(account, password)
+        if password is not None and scim_settings.STORE_PASSWORD:
+            account.set_password(password)
+        else:
+            account.set_unusable_password()  # signs in through SSO
         account.save()
         return account
 
     def update_account(
         self, account: Any, scim_user: ScimUser, *, primary_email: str, password: str | None
     ) -> None:
-        """Bring the account in line with the SCIM user; activation follows ``active``."""
-        account.username = self.account_username(scim_user)
-        for field, value in self.account_fields(scim_user, primary_email).items():
-            setattr(account, field, value)
+        """Bring the account in line with the SCIM user; activation follows ``active``.
+
+        Only fields that really change are saved. A password is set only when
+        the host stores SCIM passwords: setting any other would change the
+        password hash, and with it end every open session of the account.
+        """
+        wanted = {
+            "username": self.account_username(scim_user),
+            **self.account_fields(scim_user, primary_email),
+        }
         if scim_user.active is not None:  # unassigned: the account keeps its state
-            account.is_active = scim_user.active
-        if password is not None:
-            self._set_password(account, password)
-        account.save()
+            wanted["is_active"] = scim_user.active
+        changed = [name for name, value in wanted.items() if getattr(account, name) != value]
+        for name in changed:
+            setattr(account, name, wanted[name])
+        if password is not None and scim_settings.STORE_PASSWORD:
+            account.set_password(password)
+            changed.append("password")
+        if changed:
+            account.save(update_fields=changed)
 
     def deactivate_account(self, account: Any) -> None:
         """Stop the account from signing in and end its open sessions."""
@@ -143,12 +157,6 @@ class AccountAdapter(OrganizationAdapterMixin):
         self.deactivate_account(account)
         account.username = f"deleted:{scim_user.pk}:{account.username}"[:150]
         account.save(update_fields=["username"])
-
-    def _set_password(self, account: Any, password: str | None) -> None:
-        if password is not None and scim_settings.STORE_PASSWORD:
-            account.set_password(password)
-        elif not account.has_usable_password() or account.pk is None:
-            account.set_unusable_password()
 
 
 def get_adapter() -> AccountAdapter:

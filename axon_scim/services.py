@@ -106,11 +106,19 @@ def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
 # --- Users -------------------------------------------------------------------
 
 
-def _user_snapshot(user: ScimUser) -> dict[str, Any]:
-    """The user as the audit log keeps it: its SCIM document without metadata."""
-    doc = UserSerializer("").render(user, UserContext.load([user], groups=False))
+def _user_snapshot(user: ScimUser, values: list[ScimUserValue]) -> dict[str, Any]:
+    """The user as the audit log keeps it: its SCIM document without metadata or groups."""
+    context = UserContext(values={user.pk: values}, load_groups=False)
+    doc = UserSerializer("").render(user, context)
     doc.pop("meta", None)
     return doc
+
+
+def _remember(user: ScimUser, values: list[ScimUserValue], groups: list[Any]) -> None:
+    """Keep what was just written on the instance, so the response needs no re-read."""
+    user.scim_context = UserContext(  # type: ignore[attr-defined]
+        values={user.pk: values}, groups={user.pk: groups}
+    )
 
 
 def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
@@ -132,7 +140,7 @@ def _lock_user(organization: Organization, user_id: object) -> ScimUser:
     user = (
         ScimUser.objects.for_tenant(organization)
         .select_for_update(of=("self",))
-        .select_related("manager")
+        .select_related("manager", "account")
         .filter(pk=pk)
         .first()
         if pk
@@ -174,7 +182,12 @@ def _resolve_manager(organization: Organization, user: ScimUser, manager: str | 
 
 
 def _write_user(
-    organization: Organization, user: ScimUser, changes: UserChanges, *, creating: bool
+    organization: Organization,
+    user: ScimUser,
+    changes: UserChanges,
+    *,
+    creating: bool,
+    previous: list[ScimUserValue] | None = None,
 ) -> None:
     """Store columns, value rows and the portal account of ``user`` from ``changes``."""
     if not changes.columns["user_name"]:
@@ -187,17 +200,20 @@ def _write_user(
         user.active = changes.active
     _resolve_manager(organization, user, changes.manager)
     user.last_modified = now()
-    if creating:
-        user.save(force_insert=True)
-    else:
-        user.version += 1
-        user.save()
-        ScimUserValue.objects.filter(user=user).delete()
     for row in changes.values:
         row.organization = organization
         row.user = user
         row.value_lower = row.value.lower()
-    ScimUserValue.objects.bulk_create(changes.values)
+    if creating:
+        user.save(force_insert=True)
+        ScimUserValue.objects.bulk_create(changes.values)
+    else:
+        user.version += 1
+        user.save()
+        # Value rows are rewritten only when they differ (most updates leave them be).
+        if [_row_key(row) for row in previous or []] != [_row_key(row) for row in changes.values]:
+            ScimUserValue.objects.filter(user=user).delete()
+            ScimUserValue.objects.bulk_create(changes.values)
     adapter = get_adapter()
     email = primary_email(changes.values)
     if user.account_id is None:
@@ -205,6 +221,10 @@ def _write_user(
         user.save(update_fields=["account"])
     else:
         adapter.update_account(user.account, user, primary_email=email, password=changes.password)
+
+
+def _row_key(row: ScimUserValue) -> tuple[Any, ...]:
+    return (row.attribute, row.value, row.type, row.display, row.primary, row.extra)
 
 
 # Model field -> SCIM attribute, for errors that name what the client sent.
@@ -259,8 +279,14 @@ def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -
     try:
         with audited(organization):
             _write_user(organization, user, changes, creating=True)
+            _remember(user, changes.values, [])
             record_event(
-                organization, actor, "user.created", "User", user.pk, after=_user_snapshot(user)
+                organization,
+                actor,
+                "user.created",
+                "User",
+                user.pk,
+                after=_user_snapshot(user, changes.values),
             )
             _after_commit(
                 signals.user_provisioned,
@@ -294,7 +320,7 @@ def replace_user(
     if_match: str | None = None,
 ) -> ScimUser:
     """Replace a user with a normalized document (PUT); read-only attributes are ignored."""
-    return _update_user(organization, actor, user_id, if_match, lambda _user: doc)
+    return _update_user(organization, actor, user_id, if_match, lambda _user, _context: doc)
 
 
 def patch_user(
@@ -307,8 +333,8 @@ def patch_user(
 ) -> ScimUser:
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
-    def patched(user: ScimUser) -> dict[str, Any]:
-        current = UserSerializer("").render(user, UserContext.load([user]))
+    def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
+        current = UserSerializer("").render(user, context)
         return apply_patch(current, operations, USER_RESOURCE)
 
     return _update_user(organization, actor, user_id, if_match, patched, patched=True)
@@ -328,16 +354,19 @@ def _update_user(
         with audited(organization):
             user = _lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
-            before = _user_snapshot(user)
+            context = UserContext.load([user])
+            previous = context.values.get(user.pk, [])
+            before = _user_snapshot(user, previous)
             # An unassigned ``active`` (None) changes nothing: access follows the
             # last explicit true or false, which the account's state holds.
             was_enabled = (
                 user.account.is_active if user.account is not None else user.active is not False
             )
-            changes = user_changes(new_document(user), patched=patched)
+            changes = user_changes(new_document(user, context), patched=patched)
             attempted = changes.columns["user_name"]
-            _write_user(organization, user, changes, creating=False)
-            after = _user_snapshot(user)
+            _write_user(organization, user, changes, creating=False, previous=previous)
+            _remember(user, changes.values, context.groups.get(user.pk, []))
+            after = _user_snapshot(user, changes.values)
             record_event(
                 organization, actor, "user.updated", "User", user.pk, before=before, after=after
             )
@@ -422,7 +451,8 @@ def delete_user(
         )
         user = _lock_user(organization, user_id)
         check_if_match(if_match, make_etag(user.version))
-        before = _user_snapshot(user)
+        values = UserContext.load([user], groups=False).values.get(user.pk, [])
+        before = _user_snapshot(user, values)
         _deactivate(organization, actor, user, deleted=True)
         user.delete()
         record_event(organization, actor, "user.deleted", "User", user_id, before=before)

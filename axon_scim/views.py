@@ -404,7 +404,9 @@ class UserViewMixin:
         self: Any, user: ScimUser, *, status: int = 200, location: bool = False
     ) -> Response:
         serializer = UserSerializer(self.base_url())
-        doc = serializer.render(user, UserContext.load([user]))
+        # After a write the service has kept the rows it wrote: no need to read them back.
+        context = getattr(user, "scim_context", None) or UserContext.load([user])
+        doc = serializer.render(user, context)
         return self.resource_response(
             doc,
             USER_RESOURCE,

@@ -501,3 +501,33 @@ def test_onelogin_legacy_enterprise_urn_is_read_as_enterprise_2(scim):
         },
     )
     assert doc[c.ENTERPRISE_USER_SCHEMA] == {"department": "Finance"}
+
+
+@pytest.mark.django_db
+def test_updates_keep_sso_sessions_open(scim, client):
+    doc = created(scim)
+    account = ScimUser.objects.get(pk=doc["id"]).account
+    client.force_login(account)
+    # Okta repeats the password on updates; it is not stored, so nothing about
+    # the account's sign-in changes and its session goes on.
+    assert scim.put(f"Users/{doc['id']}", {**OKTA_USER, "title": "CTO"}).status_code == 200
+    assert client.get("/admin/").wsgi_request.user.is_authenticated
+
+
+@pytest.mark.django_db
+def test_a_write_answers_without_reading_its_rows_back(scim, django_assert_max_num_queries):
+    doc = created(scim)
+    body = {
+        "schemas": [c.PATCH_OP],
+        "Operations": [
+            {"op": "Replace", "path": "displayName", "value": "I. Brock"},
+            {"op": "Replace", "path": "title", "value": "CTO"},
+        ],
+    }
+    # token, lock, values, groups, user update, 3 for the audit chain; plus the
+    # SAVEPOINT and RELEASE that the test's own transaction makes of BEGIN/COMMIT.
+    with django_assert_max_num_queries(10):
+        response = scim.patch(f"Users/{doc['id']}", body)
+    assert response.json()["emails"] == [
+        {"value": "isaac.brock@example.com", "type": "work", "primary": True}
+    ]
