@@ -364,10 +364,13 @@ class ResourceView(ScimView):
         offset = min(query.start_index - 1, MAX_OFFSET)
         if query.count == 0:
             return [], rows.count()
-        # The OFFSET walks the index for ids alone; only the page's rows are
-        # then joined (to their manager), still in one query.
-        page_ids = rows.values("pk")[offset : offset + query.count]
-        page = list(self.queryset().filter(pk__in=page_ids).order_by(*ordering))
+        if offset:
+            # Deep pages: the OFFSET walks the index for ids alone, and only the
+            # page's rows are then joined (to their manager), still in one query.
+            page_ids = rows.values("pk")[offset : offset + query.count]
+            page = list(self.queryset().filter(pk__in=page_ids).order_by(*ordering))
+        else:
+            page = list(rows[: query.count])
         # A short page that is not past the end tells the total without a count.
         if len(page) < query.count and (page or offset == 0):
             total = offset + len(page)

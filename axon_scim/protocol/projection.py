@@ -77,6 +77,12 @@ def project(
     ``resource`` here); naming a sub-attribute in ``attributes`` returns its
     parent with only that sub-attribute. The input is not modified.
     """
+    attributes, excluded = tuple(attributes), tuple(excluded)
+    if not attributes and not excluded:
+        # The common case: only what is never returned, or only on request, goes.
+        hidden = _hidden_by_default(resource)
+        if hidden is not None:
+            return {key: value for key, value in document.items() if key.lower() not in hidden}
     selection = _Selection(_resolve_all(attributes, resource))
     exclusion = _Selection(_resolve_all(excluded, resource))
     out: dict[str, Any] = {}
@@ -250,6 +256,25 @@ def _project_attribute(
         # An emptied list carries nothing; an originally empty one is sent as it was.
         return items if items or not value else _DROP
     return value
+
+
+@cache
+def _hidden_by_default(resource: ResourceType) -> frozenset[str] | None:
+    """Lower-cased core attribute names a plain read leaves out, when only those are hidden.
+
+    None when an extension attribute or a sub-attribute is hidden too: then
+    the full projection has to look inside values.
+    """
+    hidden = set()
+    for schema in resource.all_schemas():
+        for attr in (*schema.attributes, *resource.common):
+            if attr.sub_attributes and _hides_subs(attr):
+                return None
+            if attr.returned in (NEVER, REQUEST):
+                if schema is not resource.schema:
+                    return None
+                hidden.add(attr.name.lower())
+    return frozenset(hidden)
 
 
 @cache
