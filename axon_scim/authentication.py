@@ -45,11 +45,9 @@ class ScimTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise UnauthorizedError("The bearer token is not valid.") from None
         digest = ScimToken.hash_secret(secret)
-        # The hash is unique: a plain lookup, with no ORDER BY for .first() to add.
-        token = next(
-            iter(ScimToken.objects.select_related("organization").filter(secret_hash=digest)),
-            None,
-        )
+        # The hash is unique: a plain lookup, without the model's default ORDER BY.
+        lookup = ScimToken.objects.select_related("organization").filter(secret_hash=digest)
+        token = next(iter(lookup.order_by()), None)
         # The lookup is by hash, so timing reveals nothing of the secret; the
         # compare is constant-time all the same.
         if token is None or not hmac.compare_digest(token.secret_hash, digest):
