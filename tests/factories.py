@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
-from axon_scim.models import Organization, ScimGroup, ScimMembership, ScimUser, ScimUserValue
+from axon_scim.models import (
+    Organization,
+    Role,
+    ScimGroup,
+    ScimMembership,
+    ScimUser,
+    ScimUserValue,
+)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -42,6 +50,17 @@ class ScimUserValueFactory(factory.django.DjangoModelFactory):
     attribute = "emails"
     type = "work"
     value = factory.LazyAttribute(lambda o: o.user.user_name)
+
+
+def make_role(
+    organization: Organization, name: str, *codenames: str, description: str = ""
+) -> Role:
+    """A role of ``organization`` carrying the named permissions of axon_scim's models."""
+    role = Role.objects.create(organization=organization, name=name, description=description)
+    role.permissions.set(
+        Permission.objects.filter(content_type__app_label="axon_scim", codename__in=codenames)
+    )
+    return role
 
 
 class ScimGroupFactory(factory.django.DjangoModelFactory):

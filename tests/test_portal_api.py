@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -26,7 +25,13 @@ from axon_scim.protocol import constants as c
 from axon_scim.services import Actor, issue_token, revoke_token
 
 from .conftest import ScimClient
-from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory, ScimUserFactory
+from .factories import (
+    AccountFactory,
+    ScimGroupFactory,
+    ScimMembershipFactory,
+    ScimUserFactory,
+    make_role,
+)
 
 API = "/api/v1/scim"
 EMPTY_PAGE = {"count": 0, "next": None, "previous": None, "results": []}
@@ -44,16 +49,6 @@ def page(results: list[Any], *, count: int | None = None, **links: str | None) -
         "previous": links.get("previous"),
         "results": results,
     }
-
-
-def make_role(
-    organization: Organization, name: str, *codenames: str, description: str = ""
-) -> Role:
-    role = Role.objects.create(organization=organization, name=name, description=description)
-    role.permissions.set(
-        Permission.objects.filter(content_type__app_label="axon_scim", codename__in=codenames)
-    )
-    return role
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from axon_scim.models import AuditEvent, Organization, Role, ScimGroup, ScimToke
 from axon_scim.permissions import CanConfigureSso, HasSessionOrganization
 from axon_scim.services import issue_token
 
-from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory
+from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory, make_role
 
 API = "/api/v1/scim"
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -34,14 +34,6 @@ def portal_client(user: Any, organization: Organization | None, *, csrf: bool = 
         session[SESSION_ORGANIZATION_KEY] = organization.pk
         session.save()
     return client
-
-
-def make_role(organization: Organization, name: str, *codenames: str) -> Role:
-    role = Role.objects.create(organization=organization, name=name)
-    role.permissions.set(
-        Permission.objects.filter(content_type__app_label="axon_scim", codename__in=codenames)
-    )
-    return role
 
 
 @dataclass
