@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from typing import Any
 
 from django.utils.timezone import now
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -66,8 +65,3 @@ class ScimTokenAuthentication(BaseAuthentication):
         if token.last_used is None or moment - token.last_used > LAST_USED_RESOLUTION:
             ScimToken.objects.filter(pk=token.pk).update(last_used=moment)
             token.last_used = moment
-
-
-def token_of(request: Any) -> ScimToken:
-    """The authenticated token of a SCIM request."""
-    return request.auth
