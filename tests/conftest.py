@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from axon_scim.models import Organization
-from axon_scim.protocol.constants import MEDIA_TYPE
+from axon_scim.models import Organization, Role, ScimGroup, ScimToken, ScimUser
+from axon_scim.protocol.constants import MEDIA_TYPE, PATCH_OP, USER_SCHEMA
 from axon_scim.services import issue_token
 
-from .factories import OrganizationFactory
+from .factories import (
+    AccountFactory,
+    OrganizationFactory,
+    ScimGroupFactory,
+    ScimMembershipFactory,
+    ScimUserFactory,
+    make_role,
+)
 
 
 def requires_postgresql(test: Any) -> Any:
@@ -108,3 +116,55 @@ def other_scim(other_org: Organization) -> ScimClient:
 @pytest.fixture
 def anonymous_scim() -> ScimClient:
     return ScimClient(None)
+
+
+def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
+    """A PatchOp request body (RFC 7644 section 3.5.2) carrying ``operations``."""
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+def provision(scim: ScimClient, user_name: str, **extra: Any) -> str:
+    """Create a User through SCIM and return its id."""
+    response = scim.post("Users", {"schemas": [USER_SCHEMA], "userName": user_name, **extra})
+    assert response.status_code == 201, response.content
+    return str(response.json()["id"])
+
+
+@dataclass
+class World:
+    """Two organizations, each with a group, a role and a token; ours also has two members."""
+
+    org: Organization
+    other_org: Organization
+    role: Role
+    group: ScimGroup
+    members: list[ScimUser]
+    token: ScimToken
+    secret: str
+    foreign_group: ScimGroup
+    foreign_role: Role
+    foreign_token: ScimToken
+
+
+@pytest.fixture
+def world(org: Organization, other_org: Organization) -> World:
+    group = ScimGroupFactory(organization=org, display_name="Operators")
+    members = [
+        ScimUserFactory(organization=org, account=AccountFactory(), user_name=name)
+        for name in ("alice@example.com", "bob@example.com")
+    ]
+    for member in members:
+        ScimMembershipFactory(group=group, user=member)
+    token, secret = issue_token(org, label="okta")
+    return World(
+        org=org,
+        other_org=other_org,
+        role=make_role(org, "Operator", "configure_sso"),
+        group=group,
+        members=members,
+        token=token,
+        secret=secret,
+        foreign_group=ScimMembershipFactory(group=ScimGroupFactory(organization=other_org)).group,
+        foreign_role=make_role(other_org, "Their operator", "configure_sso"),
+        foreign_token=issue_token(other_org, label="other")[0],
+    )

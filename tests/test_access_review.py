@@ -10,7 +10,6 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils.timezone import now
@@ -25,26 +24,19 @@ from axon_scim.access_review import (
     write_csv,
 )
 from axon_scim.models import Organization, Role, RoleAssignment, ScimGroup, ScimUser
-from axon_scim.protocol.constants import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
+from axon_scim.protocol.constants import GROUP_SCHEMA, PATCH_OP
 
-from .conftest import ScimClient
-from .factories import AccountFactory, ScimGroupFactory, ScimUserFactory
+from .conftest import ScimClient, provision
+from .factories import AccountFactory, ScimGroupFactory, ScimUserFactory, make_role
 
 pytestmark = pytest.mark.django_db
 
 ACTOR = services.Actor(label="tests")
 
 
-def make_role(organization: Organization, name: str) -> Role:
-    role = Role.objects.create(organization=organization, name=name)
-    role.permissions.set(Permission.objects.filter(codename="configure_sso"))
-    return role
-
-
-def provision(scim: ScimClient, user_name: str, **extra: Any) -> ScimUser:
-    response = scim.post("Users", {"schemas": [USER_SCHEMA], "userName": user_name, **extra})
-    assert response.status_code == 201, response.content
-    return ScimUser.objects.select_related("account").get(pk=response.json()["id"])
+def provision_user(scim: ScimClient, user_name: str, **extra: Any) -> ScimUser:
+    """A user created through SCIM, with its portal account."""
+    return ScimUser.objects.select_related("account").get(pk=provision(scim, user_name, **extra))
 
 
 def make_group(scim: ScimClient, name: str, *members: ScimUser) -> ScimGroup:
@@ -68,11 +60,14 @@ def since(account: Any, role: Role) -> str:
 def test_rows_list_every_user_each_role_and_the_groups_granting_it(
     scim: ScimClient, org: Organization, other_org: Organization
 ) -> None:
-    editor, viewer = make_role(org, "Editor"), make_role(org, "Viewer")
-    alice = provision(scim, "alice@example.com", displayName="Alice")
-    bob = provision(scim, "bob@example.com")
-    carol = provision(scim, "carol@example.com")
-    dave = provision(scim, "dave@example.com")
+    editor, viewer = (
+        make_role(org, "Editor", "configure_sso"),
+        make_role(org, "Viewer", "configure_sso"),
+    )
+    alice = provision_user(scim, "alice@example.com", displayName="Alice")
+    bob = provision_user(scim, "bob@example.com")
+    carol = provision_user(scim, "carol@example.com")
+    dave = provision_user(scim, "dave@example.com")
     engineering = make_group(scim, "Engineering", alice, bob, dave)
     admins = make_group(scim, "Admins", alice)
     make_group(scim, "Unmapped", carol)
@@ -91,7 +86,9 @@ def test_rows_list_every_user_each_role_and_the_groups_granting_it(
     assert response.status_code == 200, response.content
     # Another organization's users and roles never show.
     foreign = ScimUserFactory(organization=other_org, account=AccountFactory())
-    services.grant_role(other_org, ACTOR, foreign.account, make_role(other_org, "Editor"))
+    services.grant_role(
+        other_org, ACTOR, foreign.account, make_role(other_org, "Editor", "configure_sso")
+    )
 
     def user(scim_user: ScimUser, active: bool = True) -> dict[str, Any]:
         return {
@@ -152,7 +149,7 @@ def test_rows_list_every_user_each_role_and_the_groups_granting_it(
 def test_a_role_held_by_hand_and_through_a_group_is_one_row_since_the_earliest(
     org: Organization,
 ) -> None:
-    role = make_role(org, "Editor")
+    role = make_role(org, "Editor", "configure_sso")
     account = AccountFactory()
     user = ScimUserFactory(organization=org, account=account, user_name="eve@example.com")
     group = ScimGroupFactory(organization=org, display_name="Ops", role=role)
@@ -199,7 +196,7 @@ def test_a_user_without_an_account_appears_once_without_role(org: Organization) 
 def test_the_report_costs_two_queries_whatever_the_size(
     org: Organization, django_assert_max_num_queries: Any
 ) -> None:
-    roles = [make_role(org, f"Role {n}") for n in range(3)]
+    roles = [make_role(org, f"Role {n}", "configure_sso") for n in range(3)]
     groups = [
         ScimGroupFactory(organization=org, display_name=f"G{n}", role=roles[n]) for n in range(3)
     ]
@@ -224,7 +221,7 @@ def test_the_report_costs_two_queries_whatever_the_size(
 
 def review_fixture(org: Organization) -> tuple[ScimUser, ScimUser, Role, list[ScimGroup]]:
     """One user holding a role through two groups and by hand, one holding nothing."""
-    role = make_role(org, "Editor")
+    role = make_role(org, "Editor", "configure_sso")
     account = AccountFactory(username="acme:zoe")
     zoe = ScimUserFactory(
         organization=org, account=account, user_name="zoe@example.com", display_name="Zoe"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,51 +18,17 @@ from axon_scim.models import (
     Organization,
     Role,
     RoleAssignment,
-    ScimGroup,
     ScimToken,
-    ScimUser,
 )
 
-from .conftest import ScimClient
-from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory, ScimUserFactory
+from .conftest import ScimClient, World
+from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory, make_role
 
 pytestmark = pytest.mark.django_db
 
 ADMIN = "/admin/axon_scim"
 SECRET_MESSAGE = re.compile(r"it will not be shown again: (\S+)$")
 ACTOR = services.Actor(label="tests")
-
-
-def make_role(organization: Organization, name: str = "Operator") -> Role:
-    role = Role.objects.create(organization=organization, name=name)
-    role.permissions.set(Permission.objects.filter(codename="configure_sso"))
-    return role
-
-
-@dataclass
-class World:
-    """An organization with a role, a group of two members, a token and some audit events."""
-
-    role: Role
-    group: ScimGroup
-    members: list[ScimUser]
-    token: ScimToken
-    secret: str
-
-
-@pytest.fixture
-def world(org: Organization, other_org: Organization) -> World:
-    role = make_role(org)
-    group = ScimGroupFactory(organization=org, display_name="Operators")
-    members = [
-        ScimUserFactory(organization=org, account=AccountFactory(), user_name=name)
-        for name in ("alice@example.com", "bob@example.com")
-    ]
-    for member in members:
-        ScimMembershipFactory(group=group, user=member)
-    token, secret = services.issue_token(org, ACTOR, label="okta")
-    services.issue_token(other_org, ACTOR, label="other")
-    return World(role, group, members, token, secret)
 
 
 def has_perm(account: Any, organization: Organization) -> bool:
@@ -105,10 +70,12 @@ def test_group_changelist_costs_the_same_queries_for_more_groups(
         return len(captured)
 
     for n in range(2):
-        ScimMembershipFactory(group=ScimGroupFactory(organization=org, role=make_role(org, f"{n}")))
+        ScimMembershipFactory(
+            group=ScimGroupFactory(organization=org, role=make_role(org, f"{n}", "configure_sso"))
+        )
     few = queries()
     for n in range(2, 12):
-        group = ScimGroupFactory(organization=org, role=make_role(org, f"{n}"))
+        group = ScimGroupFactory(organization=org, role=make_role(org, f"{n}", "configure_sso"))
         ScimMembershipFactory.create_batch(3, group=group)
 
     assert queries() == few
@@ -120,7 +87,8 @@ def test_group_changelist_shows_the_member_count(admin_client: Client, world: Wo
     changelist = admin_client.get(f"{ADMIN}/scimgroup/").context["cl"]
 
     counts = {group.display_name: group.member_count for group in changelist.result_list}
-    assert counts == {"Operators": 2, "Empty": 0}
+    # The superuser sees every organization: the other one's group counts its own member.
+    assert counts == {"Operators": 2, "Empty": 0, world.foreign_group.display_name: 1}
 
 
 # Tokens
@@ -229,7 +197,7 @@ def test_changing_a_group_role_grants_it_to_every_member(
 def test_a_group_cannot_be_mapped_to_a_role_of_another_organization(
     admin_client: Client, world: World, other_org: Organization
 ) -> None:
-    foreign = make_role(other_org, "Foreign")
+    foreign = make_role(other_org, "Foreign", "configure_sso")
 
     response = admin_client.post(
         f"{ADMIN}/scimgroup/{world.group.pk}/change/", {"role": foreign.pk}
@@ -270,7 +238,7 @@ def test_role_permissions_are_those_of_the_organization(admin_client: Client) ->
 def test_a_role_in_use_cannot_be_deleted(
     admin_client: Client, world: World, org: Organization
 ) -> None:
-    unused = make_role(org, "Unused")
+    unused = make_role(org, "Unused", "configure_sso")
     services.set_group_role(org, ACTOR, world.group.pk, world.role.pk)
 
     assert admin_client.get(f"{ADMIN}/role/{world.role.pk}/delete/").status_code == 403

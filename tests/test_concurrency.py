@@ -23,7 +23,7 @@ import pytest
 from axon_scim.models import AuditEvent, ScimGroup, ScimMembership, ScimUser
 from axon_scim.protocol import constants as c
 
-from .conftest import requires_postgresql
+from .conftest import patch_body, requires_postgresql
 from .live import REQUEST_TIMEOUT, LiveScim, live_scim_fixture  # noqa: F401
 
 pytestmark = pytest.mark.live
@@ -48,10 +48,6 @@ def in_parallel(server: LiveScim, calls: list[Callable[[httpx.Client], T]]) -> l
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = [pool.submit(run, call) for call in calls]
         return [future.result(timeout=BURST_TIMEOUT) for future in futures]
-
-
-def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [c.PATCH_OP], "Operations": list(operations)}
 
 
 def create(http: httpx.Client, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:

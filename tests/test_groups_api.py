@@ -9,13 +9,10 @@ import pytest
 from axon_scim.models import AuditEvent, ScimGroup, ScimMembership
 from axon_scim.protocol import constants as c
 
+from .conftest import patch_body
 from .factories import ScimUserFactory
 
 BASE = "http://testserver/scim/v2"
-
-
-def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [c.PATCH_OP], "Operations": list(operations)}
 
 
 @pytest.fixture

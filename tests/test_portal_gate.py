@@ -15,11 +15,11 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from axon_scim.adapter import SESSION_ORGANIZATION_KEY
-from axon_scim.models import AuditEvent, Organization, Role, ScimGroup, ScimToken
+from axon_scim.models import AuditEvent, Organization, ScimGroup, ScimToken
 from axon_scim.permissions import CanConfigureSso, HasSessionOrganization
-from axon_scim.services import issue_token
 
-from .factories import AccountFactory, ScimGroupFactory, ScimMembershipFactory, make_role
+from .conftest import World
+from .factories import AccountFactory
 
 API = "/api/v1/scim"
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -34,39 +34,6 @@ def portal_client(user: Any, organization: Organization | None, *, csrf: bool = 
         session[SESSION_ORGANIZATION_KEY] = organization.pk
         session.save()
     return client
-
-
-@dataclass
-class World:
-    """Two organizations, each with a mapped-to-be group, a role and a token."""
-
-    org: Organization
-    other_org: Organization
-    group: ScimGroup
-    role: Role
-    token: ScimToken
-    secret: str
-    foreign_group: ScimGroup
-    foreign_role: Role
-    foreign_token: ScimToken
-
-
-@pytest.fixture
-def world(org: Organization, other_org: Organization) -> World:
-    group = ScimMembershipFactory(group=ScimGroupFactory(organization=org)).group
-    foreign_group = ScimMembershipFactory(group=ScimGroupFactory(organization=other_org)).group
-    token, secret = issue_token(org, label="idp")
-    return World(
-        org=org,
-        other_org=other_org,
-        group=group,
-        role=make_role(org, "Viewer", "view_organization"),
-        token=token,
-        secret=secret,
-        foreign_group=foreign_group,
-        foreign_role=make_role(other_org, "Their viewer", "view_organization"),
-        foreign_token=issue_token(other_org, label="theirs")[0],
-    )
 
 
 @dataclass(frozen=True)

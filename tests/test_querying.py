@@ -28,7 +28,7 @@ ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @dataclass
-class World:
+class Directory:
     acme: Organization
     other: Organization
     users: dict[str, ScimUser]
@@ -54,7 +54,7 @@ def _member(group: ScimGroup, user: ScimUser | None = None, sub: ScimGroup | Non
 
 
 @pytest.fixture
-def world(db: None) -> World:
+def directory(db: None) -> Directory:
     acme = Organization.objects.create(slug="acme", name="Acme")
     other = Organization.objects.create(slug="other", name="Other")
     jsmith = ScimUser.objects.create(
@@ -143,7 +143,7 @@ def world(db: None) -> World:
     _value(other_user, "emails", "bjensen@example.com", type="work", primary=True)
     other_group = ScimGroup.objects.create(organization=other, display_name="Admins")
     _member(other_group, other_user)
-    return World(
+    return Directory(
         acme,
         other,
         {"bjensen": bjensen, "jsmith": jsmith, "ajones": ajones, "ckent": ckent},
@@ -153,16 +153,16 @@ def world(db: None) -> World:
     )
 
 
-def users(world: World, text: str, org: Organization | None = None) -> list[str]:
+def users(directory: Directory, text: str, org: Organization | None = None) -> list[str]:
     """userNames of ``org``'s users that match, sorted case-insensitively."""
     q = compile_filter(parse_filter(text), USER_RESOURCE)
-    rows = ScimUser.objects.for_tenant(org or world.acme).filter(q)
+    rows = ScimUser.objects.for_tenant(org or directory.acme).filter(q)
     return sorted((u.user_name for u in rows), key=str.lower)
 
 
-def groups(world: World, text: str, org: Organization | None = None) -> list[str]:
+def groups(directory: Directory, text: str, org: Organization | None = None) -> list[str]:
     q = compile_filter(parse_filter(text), GROUP_RESOURCE)
-    rows = ScimGroup.objects.for_tenant(org or world.acme).filter(q)
+    rows = ScimGroup.objects.for_tenant(org or directory.acme).filter(q)
     return sorted(g.display_name for g in rows)
 
 
@@ -242,8 +242,8 @@ ALL = ["ajones", "BJensen", "ckent", "jsmith"]
         ),
     ],
 )
-def test_user_filters(world: World, text: str, expected: list[str]) -> None:
-    assert users(world, text) == expected
+def test_user_filters(directory: Directory, text: str, expected: list[str]) -> None:
+    assert users(directory, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -292,73 +292,78 @@ def test_user_filters(world: World, text: str, expected: list[str]) -> None:
         ),
     ],
 )
-def test_multi_valued_filters(world: World, text: str, expected: list[str]) -> None:
-    assert users(world, text) == expected
+def test_multi_valued_filters(directory: Directory, text: str, expected: list[str]) -> None:
+    assert users(directory, text) == expected
 
 
-def test_enterprise_and_manager(world: World) -> None:
-    boss = world.users["jsmith"].pk
-    assert users(world, f'{ENT}:employeeNumber eq "701984"') == ["BJensen"]
-    assert users(world, f'{ENT}:costCenter co "13"') == ["BJensen"]
-    assert users(world, f'{ENT.upper()}:DEPARTMENT eq "engineering"') == ["jsmith"]
-    assert users(world, f"{ENT}:department pr") == ["BJensen", "jsmith"]
-    assert users(world, f'{ENT}:manager.value eq "{boss}"') == ["BJensen"]
-    assert users(world, f'{ENT}:manager.value eq "{str(boss).upper()}"') == ["BJensen"]
-    assert users(world, f'{ENT}:manager eq "{boss}"') == ["BJensen"]
-    assert users(world, f'{ENT}:manager.value ne "{boss}"') == ["ajones", "ckent", "jsmith"]
-    assert users(world, f"{ENT}:manager.value pr") == ["BJensen"]
-    assert users(world, f"{ENT}:manager pr") == ["BJensen"]
-    assert users(world, f'{ENT}:manager.value eq "not-a-uuid"') == []
-    assert users(world, f'{ENT}:manager.displayName eq "john smith"') == ["BJensen"]
-    assert users(world, f'not ({ENT}:manager.displayName eq "john smith")') == [
+def test_enterprise_and_manager(directory: Directory) -> None:
+    boss = directory.users["jsmith"].pk
+    assert users(directory, f'{ENT}:employeeNumber eq "701984"') == ["BJensen"]
+    assert users(directory, f'{ENT}:costCenter co "13"') == ["BJensen"]
+    assert users(directory, f'{ENT.upper()}:DEPARTMENT eq "engineering"') == ["jsmith"]
+    assert users(directory, f"{ENT}:department pr") == ["BJensen", "jsmith"]
+    assert users(directory, f'{ENT}:manager.value eq "{boss}"') == ["BJensen"]
+    assert users(directory, f'{ENT}:manager.value eq "{str(boss).upper()}"') == ["BJensen"]
+    assert users(directory, f'{ENT}:manager eq "{boss}"') == ["BJensen"]
+    assert users(directory, f'{ENT}:manager.value ne "{boss}"') == ["ajones", "ckent", "jsmith"]
+    assert users(directory, f"{ENT}:manager.value pr") == ["BJensen"]
+    assert users(directory, f"{ENT}:manager pr") == ["BJensen"]
+    assert users(directory, f'{ENT}:manager.value eq "not-a-uuid"') == []
+    assert users(directory, f'{ENT}:manager.displayName eq "john smith"') == ["BJensen"]
+    assert users(directory, f'not ({ENT}:manager.displayName eq "john smith")') == [
         "ajones",
         "ckent",
         "jsmith",
     ]
 
 
-def test_groups_of_users(world: World) -> None:
-    admins = world.groups["admins"].pk
-    assert users(world, f'groups.value eq "{admins}"') == ["BJensen", "jsmith"]
-    assert users(world, f'groups eq "{admins}"') == ["BJensen", "jsmith"]
-    assert users(world, 'groups.display eq "tour guides"') == ["BJensen", "ckent"]
-    assert users(world, f'groups[display sw "Tour" and value eq "{admins}"]') == []
-    assert users(world, f'groups[display sw "Tour"] and groups.value eq "{admins}"') == ["BJensen"]
-    assert users(world, "not (groups pr)") == ["ajones"]
-    assert users(world, 'groups.type eq "direct"') == ["BJensen", "ckent", "jsmith"]
-    assert users(world, 'groups.type eq "indirect"') == []
+def test_groups_of_users(directory: Directory) -> None:
+    admins = directory.groups["admins"].pk
+    assert users(directory, f'groups.value eq "{admins}"') == ["BJensen", "jsmith"]
+    assert users(directory, f'groups eq "{admins}"') == ["BJensen", "jsmith"]
+    assert users(directory, 'groups.display eq "tour guides"') == ["BJensen", "ckent"]
+    assert users(directory, f'groups[display sw "Tour" and value eq "{admins}"]') == []
+    assert users(directory, f'groups[display sw "Tour"] and groups.value eq "{admins}"') == [
+        "BJensen"
+    ]
+    assert users(directory, "not (groups pr)") == ["ajones"]
+    assert users(directory, 'groups.type eq "direct"') == ["BJensen", "ckent", "jsmith"]
+    assert users(directory, 'groups.type eq "indirect"') == []
     # The other organization's group of the same name is not this organization's.
-    assert users(world, f'groups.value eq "{world.other_group.pk}"') == []
+    assert users(directory, f'groups.value eq "{directory.other_group.pk}"') == []
 
 
-def test_ids(world: World) -> None:
-    bjensen = world.users["bjensen"].pk
-    assert users(world, f'id eq "{bjensen}"') == ["BJensen"]
-    assert users(world, f'id ne "{bjensen}"') == ["ajones", "ckent", "jsmith"]
+def test_ids(directory: Directory) -> None:
+    bjensen = directory.users["bjensen"].pk
+    assert users(directory, f'id eq "{bjensen}"') == ["BJensen"]
+    assert users(directory, f'id ne "{bjensen}"') == ["ajones", "ckent", "jsmith"]
     # id is caseExact: only the form the server hands out matches.
-    assert users(world, f'id eq "{str(bjensen).upper()}"') == []
-    assert users(world, 'id eq "2819c223-7f76-453a-919d-413861904646x"') == []
-    assert users(world, 'id eq "nope"') == []
-    assert users(world, 'id ne "nope"') == ALL
-    assert users(world, "not (id pr)") == []
-    assert users(world, f'id eq "{world.other_user.pk}"') == []
+    assert users(directory, f'id eq "{str(bjensen).upper()}"') == []
+    assert users(directory, 'id eq "2819c223-7f76-453a-919d-413861904646x"') == []
+    assert users(directory, 'id eq "nope"') == []
+    assert users(directory, 'id ne "nope"') == ALL
+    assert users(directory, "not (id pr)") == []
+    assert users(directory, f'id eq "{directory.other_user.pk}"') == []
 
 
-def test_tenancy(world: World) -> None:
-    assert users(world, 'userName eq "bjensen"', world.other) == ["bjensen"]
-    assert users(world, 'emails co "example.com"', world.other) == ["bjensen"]
-    assert users(world, 'emails co "example.com"') == ["BJensen"]
-    assert users(world, 'externalId eq "ext-1" or title pr', world.other) == ["bjensen"]
-    assert users(world, "not (emails pr)", world.other) == []
-    assert groups(world, 'displayName eq "admins"', world.other) == ["Admins"]
-    assert groups(world, f'members.value eq "{world.users["bjensen"].pk}"', world.other) == []
+def test_tenancy(directory: Directory) -> None:
+    assert users(directory, 'userName eq "bjensen"', directory.other) == ["bjensen"]
+    assert users(directory, 'emails co "example.com"', directory.other) == ["bjensen"]
+    assert users(directory, 'emails co "example.com"') == ["BJensen"]
+    assert users(directory, 'externalId eq "ext-1" or title pr', directory.other) == ["bjensen"]
+    assert users(directory, "not (emails pr)", directory.other) == []
+    assert groups(directory, 'displayName eq "admins"', directory.other) == ["Admins"]
+    assert (
+        groups(directory, f'members.value eq "{directory.users["bjensen"].pk}"', directory.other)
+        == []
+    )
 
 
-def test_value_filter_is_one_exists(world: World) -> None:
+def test_value_filter_is_one_exists(directory: Directory) -> None:
     q = compile_filter(
         parse_filter('emails[type eq "work" and value co "@example.com"]'), USER_RESOURCE
     )
-    sql = str(ScimUser.objects.for_tenant(world.acme).filter(q).query)
+    sql = str(ScimUser.objects.for_tenant(directory.acme).filter(q).query)
     assert sql.upper().count("EXISTS") == 1
 
 
@@ -381,22 +386,25 @@ def test_value_filter_is_one_exists(world: World) -> None:
         ('meta.created lt "2024-01-03T00:00:00Z"', ["Empty"]),
     ],
 )
-def test_group_filters(world: World, text: str, expected: list[str]) -> None:
-    assert groups(world, text) == expected
+def test_group_filters(directory: Directory, text: str, expected: list[str]) -> None:
+    assert groups(directory, text) == expected
 
 
-def test_group_members_by_id(world: World) -> None:
-    u, g = world.users, world.groups
-    assert groups(world, f'members.value eq "{u["bjensen"].pk}"') == ["Admins", "Tour Guides"]
-    assert groups(world, f'members eq "{g["admins"].pk}"') == ["Tour Guides"]
-    assert groups(world, f'members[type eq "user" and value eq "{u["ckent"].pk}"]') == [
+def test_group_members_by_id(directory: Directory) -> None:
+    u, g = directory.users, directory.groups
+    assert groups(directory, f'members.value eq "{u["bjensen"].pk}"') == ["Admins", "Tour Guides"]
+    assert groups(directory, f'members eq "{g["admins"].pk}"') == ["Tour Guides"]
+    assert groups(directory, f'members[type eq "user" and value eq "{u["ckent"].pk}"]') == [
         "Tour Guides"
     ]
-    assert groups(world, f'members[type eq "Group" and value eq "{u["ckent"].pk}"]') == []
+    assert groups(directory, f'members[type eq "Group" and value eq "{u["ckent"].pk}"]') == []
     # Some member other than bjensen; the empty group has no member at all.
-    assert groups(world, f'members.value ne "{u["bjensen"].pk}"') == ["Admins", "Tour Guides"]
-    assert groups(world, f'not (members.value eq "{u["jsmith"].pk}")') == ["Empty", "Tour Guides"]
-    assert groups(world, f'members[not (value eq "{u["bjensen"].pk}")]') == [
+    assert groups(directory, f'members.value ne "{u["bjensen"].pk}"') == ["Admins", "Tour Guides"]
+    assert groups(directory, f'not (members.value eq "{u["jsmith"].pk}")') == [
+        "Empty",
+        "Tour Guides",
+    ]
+    assert groups(directory, f'members[not (value eq "{u["bjensen"].pk}")]') == [
         "Admins",
         "Tour Guides",
     ]
@@ -449,9 +457,9 @@ def test_unknown_attribute_is_named(db: None) -> None:
         compile_filter(parse_filter('nickname2 eq "x"'), USER_RESOURCE)
 
 
-def test_long_and_chain_compiles(world: World) -> None:
+def test_long_and_chain_compiles(directory: Directory) -> None:
     text = " and ".join(["userName pr"] * 200)
-    assert users(world, text) == ALL
+    assert users(directory, text) == ALL
 
 
 # ---------------------------------------------------------------------------
@@ -459,72 +467,77 @@ def test_long_and_chain_compiles(world: World) -> None:
 # ---------------------------------------------------------------------------
 
 
-def sorted_users(world: World, sort_by: str | None, order: str | None = None) -> list[str]:
-    rows = ScimUser.objects.for_tenant(world.acme).order_by(
+def sorted_users(directory: Directory, sort_by: str | None, order: str | None = None) -> list[str]:
+    rows = ScimUser.objects.for_tenant(directory.acme).order_by(
         *order_by_for(sort_by, order, USER_RESOURCE)
     )
     return [u.user_name for u in rows]
 
 
-def _by_pk(*names: str, world: World, reverse: bool = False) -> list[str]:
+def _by_pk(*names: str, directory: Directory, reverse: bool = False) -> list[str]:
     """Names of tied users in the order of their primary keys: the tiebreaker."""
-    tied = sorted((world.users[n.lower()] for n in names), key=lambda u: u.pk, reverse=reverse)
+    tied = sorted((directory.users[n.lower()] for n in names), key=lambda u: u.pk, reverse=reverse)
     return [u.user_name for u in tied]
 
 
-def test_default_order_is_created_then_pk(world: World) -> None:
+def test_default_order_is_created_then_pk(directory: Directory) -> None:
     assert order_by_for(None, None, USER_RESOURCE) == ["created", "pk"]
-    assert sorted_users(world, None) == [
-        *_by_pk("BJensen", "ckent", world=world),
+    assert sorted_users(directory, None) == [
+        *_by_pk("BJensen", "ckent", directory=directory),
         "jsmith",
         "ajones",
     ]
 
 
-def test_sort_by_string_is_case_insensitive(world: World) -> None:
-    assert sorted_users(world, "userName") == ["ajones", "BJensen", "ckent", "jsmith"]
-    assert sorted_users(world, "USERNAME", "Descending") == ["jsmith", "ckent", "BJensen", "ajones"]
+def test_sort_by_string_is_case_insensitive(directory: Directory) -> None:
+    assert sorted_users(directory, "userName") == ["ajones", "BJensen", "ckent", "jsmith"]
+    assert sorted_users(directory, "USERNAME", "Descending") == [
+        "jsmith",
+        "ckent",
+        "BJensen",
+        "ajones",
+    ]
 
 
-def test_sort_ties_and_absent_values(world: World) -> None:
-    guides = _by_pk("BJensen", "ckent", world=world)
-    assert sorted_users(world, "title") == ["jsmith", *guides, "ajones"]
-    assert sorted_users(world, "title", "ascending") == ["jsmith", *guides, "ajones"]
-    reverse = _by_pk("BJensen", "ckent", world=world, reverse=True)
-    assert sorted_users(world, "title", "descending") == ["ajones", *reverse, "jsmith"]
-    assert sorted_users(world, "name.familyName") == ["BJensen", "ckent", "jsmith", "ajones"]
+def test_sort_ties_and_absent_values(directory: Directory) -> None:
+    guides = _by_pk("BJensen", "ckent", directory=directory)
+    assert sorted_users(directory, "title") == ["jsmith", *guides, "ajones"]
+    assert sorted_users(directory, "title", "ascending") == ["jsmith", *guides, "ajones"]
+    reverse = _by_pk("BJensen", "ckent", directory=directory, reverse=True)
+    assert sorted_users(directory, "title", "descending") == ["ajones", *reverse, "jsmith"]
+    assert sorted_users(directory, "name.familyName") == ["BJensen", "ckent", "jsmith", "ajones"]
 
 
-def test_sort_by_other_types(world: World) -> None:
-    early = _by_pk("BJensen", "ckent", world=world)
-    assert sorted_users(world, "meta.created") == [*early, "jsmith", "ajones"]
-    assert sorted_users(world, "active")[0] == "jsmith"
-    assert sorted_users(world, f"{ENT}:department") == [
+def test_sort_by_other_types(directory: Directory) -> None:
+    early = _by_pk("BJensen", "ckent", directory=directory)
+    assert sorted_users(directory, "meta.created") == [*early, "jsmith", "ajones"]
+    assert sorted_users(directory, "active")[0] == "jsmith"
+    assert sorted_users(directory, f"{ENT}:department") == [
         "jsmith",
         "BJensen",
-        *_by_pk("ajones", "ckent", world=world),
+        *_by_pk("ajones", "ckent", directory=directory),
     ]
-    assert sorted_users(world, "id") == sorted(
-        (u.user_name for u in world.users.values()),
-        key=lambda n: world.users[n.lower()].pk,
+    assert sorted_users(directory, "id") == sorted(
+        (u.user_name for u in directory.users.values()),
+        key=lambda n: directory.users[n.lower()].pk,
     )
 
 
-def test_sort_by_multi_valued_uses_primary_value(world: World) -> None:
+def test_sort_by_multi_valued_uses_primary_value(directory: Directory) -> None:
     # bjensen's primary email, ckent's primary (not his first), jsmith's only one, ajones none.
-    assert sorted_users(world, "emails") == ["BJensen", "ckent", "jsmith", "ajones"]
-    assert sorted_users(world, "emails.value", "descending") == [
+    assert sorted_users(directory, "emails") == ["BJensen", "ckent", "jsmith", "ajones"]
+    assert sorted_users(directory, "emails.value", "descending") == [
         "ajones",
         "jsmith",
         "ckent",
         "BJensen",
     ]
-    assert sorted_users(world, "emails.type")[:1] == ["ckent"]  # "home" before "work"
-    assert sorted_users(world, "addresses.locality")[0] == "BJensen"
+    assert sorted_users(directory, "emails.type")[:1] == ["ckent"]  # "home" before "work"
+    assert sorted_users(directory, "addresses.locality")[0] == "BJensen"
 
 
-def test_sort_groups(world: World) -> None:
-    rows = ScimGroup.objects.for_tenant(world.acme).order_by(
+def test_sort_groups(directory: Directory) -> None:
+    rows = ScimGroup.objects.for_tenant(directory.acme).order_by(
         *order_by_for("displayName", None, GROUP_RESOURCE)
     )
     assert [g.display_name for g in rows] == ["Admins", "Empty", "Tour Guides"]

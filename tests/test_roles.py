@@ -14,6 +14,8 @@ from axon_scim.models import AuditEvent, Role, RoleAssignment, ScimUser
 from axon_scim.protocol import constants as c
 from axon_scim.protocol.errors import NotFoundError
 
+from .conftest import patch_body, provision
+
 ADMIN = Actor(label="portal admin")
 
 
@@ -35,12 +37,6 @@ def editor(org) -> Role:
     return role
 
 
-def provision(scim, name: str) -> str:
-    response = scim.post("Users", {"schemas": [c.USER_SCHEMA], "userName": name})
-    assert response.status_code == 201, response.content
-    return response.json()["id"]
-
-
 def group(scim, name: str, *members: str) -> str:
     response = scim.post(
         "Groups",
@@ -55,7 +51,7 @@ def group(scim, name: str, *members: str) -> str:
 
 
 def patch(scim, kind: str, pk: str, *operations: dict[str, Any]) -> None:
-    response = scim.patch(f"{kind}/{pk}", {"schemas": [c.PATCH_OP], "Operations": list(operations)})
+    response = scim.patch(f"{kind}/{pk}", patch_body(*operations))
     assert response.status_code == 200, response.content
 
 
