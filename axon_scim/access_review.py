@@ -76,11 +76,21 @@ class _Holding:
 
 def review_rows(organization: Organization) -> list[ReviewRow]:
     """Every SCIM user of the organization with each role they hold, in two queries."""
-    users = list(
+    users = (
         ScimUser.objects.for_tenant(organization)
         .select_related("account")
         .order_by("user_name_lower", "id")
     )
+    holdings = _holdings(organization)
+    rows: list[ReviewRow] = []
+    for user in users:
+        held_roles = holdings.get(user.account_id, {}) if user.account_id is not None else {}
+        rows.extend(_rows_of(user, held_roles))
+    return rows
+
+
+def _holdings(organization: Organization) -> dict[int, dict[int, _Holding]]:
+    """Account id -> role id -> how the account holds the role, from every assignment."""
     holdings: dict[int, dict[int, _Holding]] = defaultdict(dict)
     assignments = (
         RoleAssignment.objects.for_tenant(organization)
@@ -103,38 +113,36 @@ def review_rows(organization: Organization) -> list[ReviewRow]:
             held.by_hand = True
         else:
             held.groups[str(assignment.group.pk)] = assignment.group.display_name
+    return holdings
 
-    rows: list[ReviewRow] = []
-    for user in users:
-        account = user.account.get_username() if user.account is not None else None
-        held_roles = holdings.get(user.account_id, {}) if user.account_id is not None else {}
-        common: dict[str, Any] = {
-            "user_id": str(user.pk),
-            "user_name": user.user_name,
-            "display_name": user.display_name,
-            "active": user.active,
-            "account": account,
-        }
-        if not held_roles:
-            rows.append(
-                ReviewRow(**common, role_id=None, role=None, groups=(), by_hand=False, since=None)
+
+def _rows_of(user: ScimUser, held_roles: dict[int, _Holding]) -> list[ReviewRow]:
+    """One row per role the user holds, or one row without a role."""
+    common: dict[str, Any] = {
+        "user_id": str(user.pk),
+        "user_name": user.user_name,
+        "display_name": user.display_name,
+        "active": user.active,
+        "account": user.account.get_username() if user.account is not None else None,
+    }
+    if not held_roles:
+        return [ReviewRow(**common, role_id=None, role=None, groups=(), by_hand=False, since=None)]
+    rows = []
+    for held in sorted(held_roles.values(), key=lambda h: (h.role.lower(), h.role_id)):
+        groups = tuple(
+            GrantingGroup(id=pk, display_name=name)
+            for pk, name in sorted(held.groups.items(), key=lambda item: item[1].lower())
+        )
+        rows.append(
+            ReviewRow(
+                **common,
+                role_id=held.role_id,
+                role=held.role,
+                groups=groups,
+                by_hand=held.by_hand,
+                since=held.since,
             )
-            continue
-        for held in sorted(held_roles.values(), key=lambda h: (h.role.lower(), h.role_id)):
-            groups = tuple(
-                GrantingGroup(id=pk, display_name=name)
-                for pk, name in sorted(held.groups.items(), key=lambda item: item[1].lower())
-            )
-            rows.append(
-                ReviewRow(
-                    **common,
-                    role_id=held.role_id,
-                    role=held.role,
-                    groups=groups,
-                    by_hand=held.by_hand,
-                    since=held.since,
-                )
-            )
+        )
     return rows
 
 
