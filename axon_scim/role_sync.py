@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.dispatch import Signal
 from guardian.utils import get_user_obj_perms_model
 
 from . import signals
@@ -35,6 +36,9 @@ from .models import (
     ScimUser,
 )
 
+# Rows per ``IN`` list and per bulk write, here and in the services. They live in
+# this lower layer, and ``services._common`` re-exports them: were they defined
+# there, this module would import the services package, which imports it.
 CHUNK = 1000
 
 
@@ -176,58 +180,66 @@ def _apply_permissions(
     through = Role.permissions.through.objects.filter(role__organization=organization)
     for role, permission in through.values_list("role_id", "permission_id"):
         role_permissions[role].add(permission)
-    model: Any = get_user_obj_perms_model()
     content_type = ContentType.objects.get_for_model(Organization)
-    object_pk = str(organization.pk)
     for chunk in chunks(accounts):
-        owned: dict[int, dict[int, int]] = defaultdict(dict)
-        for pk, account, permission in (
-            ManagedPermission.objects.for_tenant(organization)
-            .filter(account_id__in=chunk)
-            .values_list("pk", "account_id", "permission_id")
-        ):
-            owned[account][permission] = pk
         wanted = {a: set().union(*(role_permissions[r] for r in held[a])) for a in chunk}
-        involved = set().union(*wanted.values(), *(o.keys() for o in owned.values()))
-        if not involved:
-            continue
-        existing: dict[int, dict[int, int]] = defaultdict(dict)
-        for pk, account, permission in model.objects.filter(
-            content_type=content_type,
-            object_pk=object_pk,
-            user_id__in=chunk,
-            permission_id__in=involved,
-        ).values_list("pk", "user_id", "permission_id"):
-            existing[account][permission] = pk
-        grant, own, revoke, disown = [], [], [], []
-        for account in chunk:
-            for permission in wanted[account] - owned[account].keys():
+        _sync_permissions(organization, content_type, wanted)
+
+
+def _sync_permissions(
+    organization: Organization, content_type: ContentType, wanted: dict[int, set[int]]
+) -> None:
+    """Grant and revoke so that each account in ``wanted`` holds just its wanted permissions."""
+    model: Any = get_user_obj_perms_model()
+    object_pk = str(organization.pk)
+    accounts = list(wanted)
+    owned: dict[int, dict[int, int]] = defaultdict(dict)
+    for pk, account, permission in (
+        ManagedPermission.objects.for_tenant(organization)
+        .filter(account_id__in=accounts)
+        .values_list("pk", "account_id", "permission_id")
+    ):
+        owned[account][permission] = pk
+    involved = set().union(*wanted.values(), *(o.keys() for o in owned.values()))
+    if not involved:
+        return
+    existing: dict[int, dict[int, int]] = defaultdict(dict)
+    for pk, account, permission in model.objects.filter(
+        content_type=content_type,
+        object_pk=object_pk,
+        user_id__in=accounts,
+        permission_id__in=involved,
+    ).values_list("pk", "user_id", "permission_id"):
+        existing[account][permission] = pk
+    grant, own, revoke, disown = [], [], [], []
+    for account in accounts:
+        for permission in wanted[account] - owned[account].keys():
+            if permission in existing[account]:
+                continue  # granted some other way: not the roles' to manage
+            grant.append(
+                model(
+                    user_id=account,
+                    permission_id=permission,
+                    content_type=content_type,
+                    object_pk=object_pk,
+                )
+            )
+            own.append(
+                ManagedPermission(
+                    organization=organization, account_id=account, permission_id=permission
+                )
+            )
+        for permission, pk in owned[account].items():
+            if permission not in wanted[account]:
+                disown.append(pk)
                 if permission in existing[account]:
-                    continue  # granted some other way: not the roles' to manage
-                grant.append(
-                    model(
-                        user_id=account,
-                        permission_id=permission,
-                        content_type=content_type,
-                        object_pk=object_pk,
-                    )
-                )
-                own.append(
-                    ManagedPermission(
-                        organization=organization, account_id=account, permission_id=permission
-                    )
-                )
-            for permission, pk in owned[account].items():
-                if permission not in wanted[account]:
-                    disown.append(pk)
-                    if permission in existing[account]:
-                        revoke.append(existing[account][permission])
-        model.objects.bulk_create(grant, batch_size=CHUNK, ignore_conflicts=True)
-        ManagedPermission.objects.bulk_create(own, batch_size=CHUNK, ignore_conflicts=True)
-        if revoke:
-            model.objects.filter(pk__in=revoke).delete()
-        if disown:
-            ManagedPermission.objects.filter(pk__in=disown).delete()
+                    revoke.append(existing[account][permission])
+    model.objects.bulk_create(grant, batch_size=CHUNK, ignore_conflicts=True)
+    ManagedPermission.objects.bulk_create(own, batch_size=CHUNK, ignore_conflicts=True)
+    if revoke:
+        model.objects.filter(pk__in=revoke).delete()
+    if disown:
+        ManagedPermission.objects.filter(pk__in=disown).delete()
 
 
 def _record(
@@ -275,7 +287,7 @@ def _record(
 
 
 def _send_role_signals(
-    signal: Any,
+    signal: Signal,
     organization: Organization,
     actor: Actor,
     pairs: list[tuple[int, int]],
