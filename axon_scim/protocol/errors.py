@@ -159,10 +159,3 @@ class InternalError(ScimError):
 
     status = 500
     default_detail = "An internal error occurred. It has been logged."
-
-
-class NotImplementedError_(ScimError):
-    """The server does not implement this feature (501)."""
-
-    status = 501
-    default_detail = "This feature is not implemented."

@@ -8,7 +8,6 @@ what the server advertises and what it does cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,10 +122,6 @@ class ResourceType:
     extensions: tuple[Schema, ...] = ()
     # Common attributes (RFC 7643 section 3.1) every resource has besides its schema's.
     common: tuple[Attribute, ...] = field(default=())
-
-    @property
-    def schema_ids(self) -> tuple[str, ...]:
-        return (self.schema.id, *(ext.id for ext in self.extensions))
 
     def all_schemas(self) -> tuple[Schema, ...]:
         return (self.schema, *self.extensions)
@@ -418,13 +413,3 @@ GROUP_RESOURCE = ResourceType("Group", "Groups", "Group", GROUP, (), COMMON_ATTR
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (USER_RESOURCE, GROUP_RESOURCE)
 SCHEMAS: tuple[Schema, ...] = (USER, ENTERPRISE_USER, GROUP)
-
-
-def iter_attribute_paths(resource: ResourceType) -> Iterator[tuple[str, Attribute]]:
-    """Yield ``(dotted name, attribute)`` for every attribute and sub-attribute."""
-    for schema in resource.all_schemas():
-        prefix = "" if schema is resource.schema else f"{schema.id}:"
-        for attr in (*schema.attributes, *(resource.common if schema is resource.schema else ())):
-            yield f"{prefix}{attr.name}", attr
-            for sub in attr.sub_attributes:
-                yield f"{prefix}{attr.name}.{sub.name}", sub

@@ -1,0 +1,88 @@
+"""RFC 7644 section 3.4.2.2 filters and section 3.5.2 PATCH paths.
+
+The seam (every name below is public; nothing else is):
+
+- ``nodes``: the tree, plain frozen data. ``AttrPath``, ``Compare``,
+  ``Present``, ``And``, ``Or``, ``Not``, ``ValuePath`` (any of the last six is
+  a ``Filter``), ``PatchPath``, ``CompValue``, the operator lists
+  ``COMPARE_OPS`` and ``STRING_OPS``, and ``operands`` to flatten a chain of
+  ``and`` or ``or``.
+- ``parser``: ``parse_filter(text) -> Filter`` (raises InvalidFilterError),
+  ``parse_path(text) -> PatchPath`` (InvalidPathError),
+  ``parse_attr_path(text) -> AttrPath`` (sortBy, attributes; InvalidFilterError),
+  ``format_path`` for messages, and the limits ``MAX_FILTER_LENGTH`` and
+  ``MAX_DEPTH``.
+- ``semantics``: ``resolve(path, resource) -> (Schema, Attribute, Attribute | None)``
+  and the rules shared by the evaluator and the ORM compiler
+  (``check_comparison``, ``is_null_test``, ``value_attribute``,
+  ``as_boolean``, ``parse_datetime``); its docstring lists the decisions
+  the RFC leaves open.
+- ``evaluate``: ``matches(expr, item, attribute=None, *, resource=None) -> bool``.
+
+The tree is plain data. Attribute names keep the case they were written in;
+resolving them against a schema (and rejecting unknown ones) is the job of
+whoever consumes the tree, with the schema in hand: ``resolve`` does it for
+them.
+"""
+
+from .evaluate import matches
+from .nodes import (
+    COMPARE_OPS,
+    STRING_OPS,
+    And,
+    AttrPath,
+    Compare,
+    CompValue,
+    Filter,
+    Not,
+    Or,
+    PatchPath,
+    Present,
+    ValuePath,
+    operands,
+)
+from .parser import (
+    MAX_DEPTH,
+    MAX_FILTER_LENGTH,
+    format_path,
+    parse_attr_path,
+    parse_filter,
+    parse_path,
+)
+from .semantics import (
+    as_boolean,
+    check_comparison,
+    is_null_test,
+    parse_datetime,
+    resolve,
+    value_attribute,
+)
+
+__all__ = [
+    "COMPARE_OPS",
+    "MAX_DEPTH",
+    "MAX_FILTER_LENGTH",
+    "STRING_OPS",
+    "And",
+    "AttrPath",
+    "CompValue",
+    "Compare",
+    "Filter",
+    "Not",
+    "Or",
+    "PatchPath",
+    "Present",
+    "ValuePath",
+    "as_boolean",
+    "check_comparison",
+    "format_path",
+    "is_null_test",
+    "matches",
+    "operands",
+    "parse_attr_path",
+    "parse_datetime",
+    "parse_filter",
+    "parse_path",
+    "resolve",
+    "value_attribute",
+]
