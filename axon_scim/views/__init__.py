@@ -3,7 +3,7 @@
 The package is laid out as DRF lays out its own modules:
 
 - ``base``: ``ScimView``, the base of every endpoint, with its whole DRF policy;
-- ``parsers``, ``renderers``: the wire format;
+- ``negotiation``, ``parsers``, ``renderers``: the wire format;
 - ``errors``: the exception handler (RFC 7644 section 3.12 bodies);
 - ``discovery``: ServiceProviderConfig, Schemas, ResourceTypes and the SCIM 404;
 - ``resources``: ``ResourceView`` and the Users and Groups endpoints;
@@ -24,6 +24,7 @@ from .discovery import (
     ServiceProviderConfigView,
 )
 from .errors import scim_exception_handler
+from .negotiation import ScimContentNegotiation
 from .parsers import ScimParser
 from .renderers import PlainJsonRenderer, ScimRenderer
 from .resources import (
@@ -51,6 +52,7 @@ __all__ = [
     "RootSearchView",
     "SchemaDetailView",
     "SchemaListView",
+    "ScimContentNegotiation",
     "ScimParser",
     "ScimRenderer",
     "ScimView",

@@ -24,6 +24,7 @@ from ..protocol import errors
 from ..protocol.listing import ListQuery
 from ..protocol.schemas import ResourceType
 from .errors import scim_exception_handler
+from .negotiation import ScimContentNegotiation
 from .parsers import ScimParser
 from .renderers import PlainJsonRenderer, ScimRenderer
 
@@ -37,6 +38,7 @@ class ScimView(APIView):
     permission_classes = [HasScimToken]
     renderer_classes = [ScimRenderer, PlainJsonRenderer]
     parser_classes = [ScimParser]
+    content_negotiation_class = ScimContentNegotiation
 
     def get_exception_handler(self) -> Callable[..., Response]:
         return scim_exception_handler

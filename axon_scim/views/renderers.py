@@ -1,4 +1,7 @@
-"""The two wire formats a SCIM answer can take (RFC 7644 section 8.1)."""
+"""The two wire formats a SCIM answer can take (RFC 7644 section 8.1).
+
+``ScimContentNegotiation`` picks between them by the Accept header.
+"""
 
 from __future__ import annotations
 
