@@ -1,4 +1,7 @@
-"""The gate of the portal API: one rule per class, checked in order.
+"""Permission classes of the SCIM and portal APIs: one rule per class, checked in order.
+
+A SCIM request passes when its bearer token is a valid token of an
+organization (``HasScimToken``); the token alone decides the organization.
 
 A portal request passes when a portal user is signed in through the session
 (``IsAuthenticated`` with ``SessionAuthentication`` on the views), the
@@ -14,9 +17,19 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from .adapter import get_adapter
+from .authentication import ScimPrincipal
 from .models import Organization
+
+__all__ = [
+    "CONFIGURE_SSO",
+    "CanConfigureSso",
+    "HasScimToken",
+    "HasSessionOrganization",
+    "session_organization",
+]
 
 # The codename behind the product permission ``sso:configure`` (guardian splits on ".").
 CONFIGURE_SSO = "axon_scim.configure_sso"
@@ -53,3 +66,10 @@ class CanConfigureSso(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         organization = session_organization(request)
         return organization is not None and bool(request.user.has_perm(CONFIGURE_SSO, organization))
+
+
+class HasScimToken(BasePermission):
+    """The request carries a valid bearer token of an organization."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return isinstance(request.user, ScimPrincipal)

@@ -8,6 +8,7 @@ import pytest
 
 from axon_scim.models import ScimUser
 from axon_scim.protocol import constants as c
+from axon_scim.protocol.media import negotiate_media_type
 
 
 def assert_error(response, status, scim_type=None):
@@ -50,6 +51,25 @@ def test_plain_json_accept_is_answered(scim):
     response = scim.get("Users", headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept", "status", "content_type"),
+    [
+        ("*", 200, c.MEDIA_TYPE),  # old Java clients: read as */*
+        ("application/scim+json;q=0", 406, c.MEDIA_TYPE),  # q=0 means "not acceptable"
+        ("*/*;q=0", 406, c.MEDIA_TYPE),
+        ("application/json, application/scim+json;q=0.9", 200, "application/json"),
+        ("application/scim+json;q=0, */*", 200, "application/json"),
+    ],
+)
+def test_accept_is_negotiated_as_protocol_media_says(scim, accept, status, content_type):
+    """The views negotiate with ``protocol.media.negotiate_media_type``, quality values included."""
+    response = scim.get("Users", headers={"Accept": accept})
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == content_type
+    assert negotiate_media_type(accept) == (content_type if status == 200 else None)
 
 
 @pytest.mark.django_db

@@ -22,7 +22,6 @@ from .constants import MEDIA_TYPE
 __all__ = [
     "JSON_MEDIA_TYPE",
     "MEDIA_TYPE",
-    "accepts_scim",
     "is_supported_content_type",
     "negotiate_media_type",
 ]
@@ -34,11 +33,6 @@ _ANSWERABLE = (MEDIA_TYPE, JSON_MEDIA_TYPE)
 
 # (type, subtype, quality) of one Accept element.
 _Range = tuple[str, str, float]
-
-
-def accepts_scim(accept_header: str | None) -> bool:
-    """Whether the client accepts a SCIM answer, as scim+json or plain JSON (else 406)."""
-    return negotiate_media_type(accept_header) is not None
 
 
 def negotiate_media_type(accept_header: str | None) -> str | None:

@@ -8,7 +8,6 @@ from axon_scim.protocol import constants
 from axon_scim.protocol.media import (
     JSON_MEDIA_TYPE,
     MEDIA_TYPE,
-    accepts_scim,
     is_supported_content_type,
     negotiate_media_type,
 )
@@ -61,7 +60,6 @@ def test_media_type_constants() -> None:
 )
 def test_negotiate_media_type(accept: str | None, expected: str | None) -> None:
     assert negotiate_media_type(accept) == expected
-    assert accepts_scim(accept) is (expected is not None)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,88 @@
+"""``ScimView``, the base of every SCIM endpoint, and its whole DRF policy.
+
+Each policy is set here explicitly, so a host project's ``REST_FRAMEWORK``
+defaults never change how SCIM answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
+
+from django.http import HttpRequest
+from django.urls import reverse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..audit import Actor, request_actor
+from ..authentication import ScimPrincipal, ScimTokenAuthentication
+from ..conf import scim_settings
+from ..models import Organization, ScimToken
+from ..permissions import HasScimToken
+from ..protocol import errors
+from ..protocol.listing import ListQuery
+from ..protocol.schemas import ResourceType
+from .errors import scim_exception_handler
+from .negotiation import ScimContentNegotiation
+from .parsers import ScimParser
+from .renderers import PlainJsonRenderer, ScimRenderer
+
+__all__ = ["ScimView"]
+
+
+class ScimView(APIView):
+    """Base of every SCIM endpoint: wire format, errors, tenant, actor."""
+
+    authentication_classes = [ScimTokenAuthentication]
+    permission_classes = [HasScimToken]
+    renderer_classes = [ScimRenderer, PlainJsonRenderer]
+    parser_classes = [ScimParser]
+    content_negotiation_class = ScimContentNegotiation
+
+    def get_exception_handler(self) -> Callable[..., Response]:
+        return scim_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # 413 before anything reads the body (RFC 7644 section 3.12).
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > scim_settings.MAX_REQUEST_BYTES:
+            raise errors.PayloadTooLargeError(
+                f"The request body exceeds {scim_settings.MAX_REQUEST_BYTES} bytes."
+            )
+        super().initial(request, *args, **kwargs)
+
+    def http_method_not_allowed(
+        self, request: HttpRequest | Request, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        raise errors.MethodNotAllowedError(f'Method "{request.method}" is not allowed here.')
+
+    @property
+    def organization(self) -> Organization:
+        return cast(ScimPrincipal, self.request.user).organization
+
+    def base_url(self) -> str:
+        """The absolute URL of the SCIM root, without a trailing slash."""
+        return self.request.build_absolute_uri(reverse("axon_scim:root")).rstrip("/")
+
+    def actor(self) -> Actor:
+        return request_actor(self.request, token=cast(ScimToken, self.request.auth))
+
+    def body(self) -> Any:
+        """The parsed JSON body; 415 without a Content-Type, 400 when empty."""
+        data = self.request.data
+        if data is None or data == {}:
+            if not self.request.META.get("CONTENT_TYPE"):
+                raise errors.UnsupportedMediaTypeError()
+            raise errors.InvalidSyntaxError("The request body is empty.")
+        return data
+
+    def list_query(self, resource: ResourceType | None, body: Any = None) -> ListQuery:
+        """The list parameters: of a SearchRequest ``body`` if given, else of the query string."""
+        limits = {
+            "default_count": scim_settings.DEFAULT_PAGE_SIZE,
+            "max_count": scim_settings.MAX_PAGE_SIZE,
+        }
+        if body is not None:
+            return ListQuery.from_search_request(body, resource, **limits)
+        return ListQuery.from_query_params(self.request.query_params, resource, **limits)

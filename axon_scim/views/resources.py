@@ -1,0 +1,327 @@
+"""The Users and Groups endpoints (RFC 7644 sections 3.3 to 3.6).
+
+Tenant scoping happens in ``UserResourceView.get_queryset()`` and
+``GroupResourceView.get_queryset()``, the only places SCIM reads start from;
+writes go through ``services``, which scope their lookups the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Generic, TypeVar
+
+from django.db.models import QuerySet
+from django.http import HttpResponse, HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import services
+from ..conf import scim_settings
+from ..models import ScimGroup, ScimUser
+from ..protocol import errors
+from ..protocol.documents import normalize_document
+from ..protocol.etag import if_none_match_hits, make_etag
+from ..protocol.filter import parse_filter
+from ..protocol.listing import ListQuery, list_response
+from ..protocol.patch import parse_patch_request
+from ..protocol.projection import parse_attribute_list, project, wants
+from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
+from ..querying import compile_filter, order_by_for
+from ..serializers import MULTI_VALUED, GroupSerializer, UserContext, UserSerializer
+from .base import ScimView
+
+__all__ = [
+    "GroupDetailView",
+    "GroupListView",
+    "GroupResourceView",
+    "ResourceView",
+    "UserDetailView",
+    "UserListView",
+    "UserResourceView",
+]
+
+# Far past any real result, yet inside every database's integer range.
+MAX_OFFSET = 2**53
+
+ResourceT = TypeVar("ResourceT", bound=ScimUser | ScimGroup)
+
+
+class ResourceView(ScimView, Generic[ResourceT]):
+    """What Users and Groups share: the scoped queryset, pages, and one resource's response.
+
+    A subclass names its ``resource`` type and supplies ``get_queryset``,
+    ``render_page`` and ``object_response``.
+    """
+
+    resource: ClassVar[ResourceType]
+
+    def get_queryset(self) -> QuerySet[ResourceT]:
+        """The resources of the token's organization; every SCIM read starts here."""
+        raise NotImplementedError
+
+    def render_page(self, rows: list[ResourceT], query: ListQuery) -> list[dict[str, Any]]:
+        """The SCIM documents of one page of rows, projected as ``query`` asks."""
+        raise NotImplementedError
+
+    def object_response(
+        self, obj: ResourceT, *, status: int = 200, location: bool = False
+    ) -> HttpResponseBase:
+        """One resource as the request's projection asks, with its ETag (and Location)."""
+        raise NotImplementedError
+
+    def get_object(self, pk: str) -> ResourceT:
+        """The resource of this organization with id ``pk``, else 404 (as for any unknown id)."""
+        uuid_pk = services.parse_id(pk)
+        found = self.get_queryset().filter(pk=uuid_pk).first() if uuid_pk else None
+        if found is None:
+            raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
+        return found
+
+    def search(
+        self, query: ListQuery, *, unknown_is_unassigned: bool = False
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of resources and the total, in a fixed number of queries."""
+        rows = self.get_queryset()
+        if query.filter:
+            condition = compile_filter(
+                parse_filter(query.filter),
+                self.resource,
+                unknown_is_unassigned=unknown_is_unassigned,
+            )
+            rows = rows.filter(condition)
+        ordering = order_by_for(query.sort_by, query.sort_order, self.resource)
+        rows = rows.order_by(*ordering)
+        offset = min(query.start_index - 1, MAX_OFFSET)
+        if query.count == 0:
+            return [], rows.count()
+        if offset:
+            # Deep pages: the OFFSET walks the index for ids alone, and only the
+            # page's rows are then joined (to their manager), still in one query.
+            page_ids = rows.values("pk")[offset : offset + query.count]
+            page = list(self.get_queryset().filter(pk__in=page_ids).order_by(*ordering))
+        else:
+            page = list(rows[: query.count])
+        # A short page that is not past the end tells the total without a count.
+        if len(page) < query.count and (page or offset == 0):
+            total = offset + len(page)
+        else:
+            total = rows.count()
+        return self.render_page(page, query), total
+
+    def list_response(self, query: ListQuery) -> Response:
+        docs, total = self.search(query)
+        return Response(list_response(docs, total, query.start_index))
+
+    def projection(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``attributes`` and ``excludedAttributes`` of a single-resource request."""
+        params = self.request.query_params
+        return (
+            parse_attribute_list(params.get("attributes"), self.resource),
+            parse_attribute_list(params.get("excludedAttributes"), self.resource),
+        )
+
+    def document_response(
+        self,
+        doc: dict[str, Any],
+        version: int,
+        *,
+        status: int = 200,
+        location: str | None = None,
+    ) -> Response:
+        """``doc`` projected as the request asks, with its ETag (and Location)."""
+        attributes, excluded = self.projection()
+        response = Response(project(doc, self.resource, attributes, excluded), status=status)
+        response["ETag"] = make_etag(version)
+        if location:
+            response["Location"] = location
+        return response
+
+    def not_modified(self, version: int) -> Response | None:
+        """A 304 when ``If-None-Match`` names the current version, else None."""
+        if if_none_match_hits(self.request.META.get("HTTP_IF_NONE_MATCH"), make_etag(version)):
+            response = Response(status=304)
+            response["ETag"] = make_etag(version)
+            return response
+        return None
+
+    @property
+    def if_match(self) -> str | None:
+        return self.request.META.get("HTTP_IF_MATCH")
+
+
+class UserResourceView(ResourceView[ScimUser]):
+    """Reads and renders SCIM users of the token's organization."""
+
+    resource = USER_RESOURCE
+
+    def get_queryset(self) -> QuerySet[ScimUser]:
+        """Users of the token's organization: the one place SCIM user reads are scoped."""
+        return ScimUser.objects.for_tenant(self.organization).select_related("manager")
+
+    def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
+        attributes, excluded = query.attributes, query.excluded_attributes
+        context = UserContext.load(
+            rows,
+            values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in MULTI_VALUED),
+            groups=wants("groups", attributes, excluded, USER_RESOURCE),
+        )
+        serializer = UserSerializer(self.base_url())
+        return [
+            project(serializer.render(user, context), USER_RESOURCE, attributes, excluded)
+            for user in rows
+        ]
+
+    def object_response(
+        self, obj: ScimUser, *, status: int = 200, location: bool = False
+    ) -> Response:
+        serializer = UserSerializer(self.base_url())
+        # After a write the service has kept the rows it wrote: no need to read them back.
+        context = getattr(obj, "scim_context", None) or UserContext.load([obj])
+        return self.document_response(
+            serializer.render(obj, context),
+            obj.version,
+            status=status,
+            location=serializer.location(obj.pk) if location else None,
+        )
+
+
+class GroupResourceView(ResourceView[ScimGroup]):
+    """Reads and renders SCIM groups of the token's organization."""
+
+    resource = GROUP_RESOURCE
+
+    def get_queryset(self) -> QuerySet[ScimGroup]:
+        """Groups of the token's organization: the one place SCIM group reads are scoped."""
+        return ScimGroup.objects.for_tenant(self.organization)
+
+    def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
+        attributes, excluded = query.attributes, query.excluded_attributes
+        serializer = GroupSerializer(self.base_url())
+        members = (
+            serializer.members_of([group.pk for group in rows])
+            if wants("members", attributes, excluded, GROUP_RESOURCE)
+            else {}
+        )
+        return [
+            project(
+                serializer.render(group, members.get(group.pk)),
+                GROUP_RESOURCE,
+                attributes,
+                excluded,
+            )
+            for group in rows
+        ]
+
+    def object_response(
+        self, obj: ScimGroup, *, status: int = 200, location: bool = False
+    ) -> HttpResponseBase:
+        serializer = GroupSerializer(self.base_url())
+        attributes, excluded = self.projection()
+        where = serializer.location(obj.pk) if location else None
+        if not wants("members", attributes, excluded, GROUP_RESOURCE):
+            doc = serializer.render(obj, None)
+        elif attributes or any(name.startswith("members.") for name in excluded):
+            # Members cut down by sub-attribute: the general path.
+            doc = serializer.render(obj, serializer.members_of([obj.pk])[obj.pk])
+        else:
+            return self._whole_members_response(obj, serializer, status=status, location=where)
+        return self.document_response(doc, obj.version, status=status, location=where)
+
+    def _whole_members_response(
+        self, group: ScimGroup, serializer: GroupSerializer, *, status: int, location: str | None
+    ) -> HttpResponse:
+        # Whole members, possibly 100,000 of them: written straight to JSON
+        # text, never built as one dict per member.
+        attributes, excluded = self.projection()
+        doc = project(serializer.render(group, []), GROUP_RESOURCE, attributes, excluded)
+        head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
+            '"members":[]', 1
+        )
+        body = f'{head}"members":{serializer.members_json(group.pk)}{tail}'
+        response = HttpResponse(
+            body.encode(), status=status, content_type=self.request.accepted_renderer.media_type
+        )
+        response["ETag"] = make_etag(group.version)
+        if location:
+            response["Location"] = location
+        return response
+
+
+class UserListView(UserResourceView):
+    """GET, POST /Users."""
+
+    def get(self, request: Request) -> Response:
+        return self.list_response(self.list_query(USER_RESOURCE))
+
+    def post(self, request: Request) -> Response:
+        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
+        user = services.create_user(self.organization, self.actor(), doc)
+        return self.object_response(user, status=201, location=True)
+
+
+class UserDetailView(UserResourceView):
+    """GET, PUT, PATCH, DELETE /Users/{id}."""
+
+    def get(self, request: Request, pk: str) -> Response:
+        user = self.get_object(pk)
+        return self.not_modified(user.version) or self.object_response(user)
+
+    def put(self, request: Request, pk: str) -> Response:
+        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
+        user = services.replace_user(
+            self.organization, self.actor(), pk, doc, if_match=self.if_match
+        )
+        return self.object_response(user)
+
+    def patch(self, request: Request, pk: str) -> Response:
+        operations = parse_patch_request(
+            self.body(), USER_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+        )
+        user = services.patch_user(
+            self.organization, self.actor(), pk, operations, if_match=self.if_match
+        )
+        return self.object_response(user)
+
+    def delete(self, request: Request, pk: str) -> Response:
+        services.delete_user(self.organization, self.actor(), pk, if_match=self.if_match)
+        return Response(status=204)
+
+
+class GroupListView(GroupResourceView):
+    """GET, POST /Groups."""
+
+    def get(self, request: Request) -> Response:
+        return self.list_response(self.list_query(GROUP_RESOURCE))
+
+    def post(self, request: Request) -> HttpResponseBase:
+        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
+        group = services.create_group(self.organization, self.actor(), doc)
+        return self.object_response(group, status=201, location=True)
+
+
+class GroupDetailView(GroupResourceView):
+    """GET, PUT, PATCH, DELETE /Groups/{id}."""
+
+    def get(self, request: Request, pk: str) -> HttpResponseBase:
+        group = self.get_object(pk)
+        return self.not_modified(group.version) or self.object_response(group)
+
+    def put(self, request: Request, pk: str) -> HttpResponseBase:
+        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
+        group = services.replace_group(
+            self.organization, self.actor(), pk, doc, if_match=self.if_match
+        )
+        return self.object_response(group)
+
+    def patch(self, request: Request, pk: str) -> HttpResponseBase:
+        operations = parse_patch_request(
+            self.body(), GROUP_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+        )
+        group = services.patch_group(
+            self.organization, self.actor(), pk, operations, if_match=self.if_match
+        )
+        return self.object_response(group)
+
+    def delete(self, request: Request, pk: str) -> Response:
+        services.delete_group(self.organization, self.actor(), pk, if_match=self.if_match)
+        return Response(status=204)
