@@ -37,14 +37,14 @@ from .protocol.errors import ConflictError, InvalidValueError, NotFoundError
 from .protocol.etag import check_if_match, make_etag
 from .protocol.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
 from .protocol.schemas import GROUP_RESOURCE, USER_RESOURCE
-from .serializers import (
+from .rendering import (
     ENTERPRISE_COLUMNS,
     NAME_COLUMNS,
     USER_COLUMNS,
-    GroupSerializer,
+    GroupRenderer,
     UserChanges,
     UserContext,
-    UserSerializer,
+    UserRenderer,
     primary_email,
     user_changes,
 )
@@ -109,7 +109,7 @@ def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
 def _user_snapshot(user: ScimUser, values: list[ScimUserValue]) -> dict[str, Any]:
     """The user as the audit log keeps it: its SCIM document without metadata or groups."""
     context = UserContext(values={user.pk: values}, load_groups=False)
-    doc = UserSerializer("").render(user, context)
+    doc = UserRenderer("").render(user, context)
     doc.pop("meta", None)
     return doc
 
@@ -122,7 +122,7 @@ def _remember(user: ScimUser, values: list[ScimUserValue], groups: list[Any]) ->
 
 
 def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
-    doc = GroupSerializer("").render(group, None)
+    doc = GroupRenderer("").render(group, None)
     doc.pop("meta", None)
     return doc
 
@@ -334,7 +334,7 @@ def patch_user(
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
-        current = UserSerializer("").render(user, context)
+        current = UserRenderer("").render(user, context)
         return apply_patch(current, operations, USER_RESOURCE)
 
     return _update_user(organization, actor, user_id, if_match, patched, patched=True)
@@ -778,7 +778,7 @@ def patch_group(
             before = _group_snapshot(group)
             if attribute_ops:
                 doc = apply_patch(
-                    GroupSerializer("").render(group, None), attribute_ops, GROUP_RESOURCE
+                    GroupRenderer("").render(group, None), attribute_ops, GROUP_RESOURCE
                 )
                 if not doc.get("displayName"):
                     raise InvalidValueError("displayName is required.")

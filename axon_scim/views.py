@@ -41,7 +41,7 @@ from .protocol.patch import parse_patch_request
 from .protocol.projection import parse_attribute_list, project, wants
 from .protocol.schemas import GROUP_RESOURCE, RESOURCE_TYPES, SCHEMAS, USER_RESOURCE, ResourceType
 from .querying import compile_filter, order_by_for
-from .serializers import MULTI_VALUED, GroupSerializer, UserContext, UserSerializer
+from .rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ class UserViewMixin:
             values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in MULTI_VALUED),
             groups=wants("groups", attributes, excluded, USER_RESOURCE),
         )
-        serializer = UserSerializer(self.base_url())
+        serializer = UserRenderer(self.base_url())
         return [
             project(serializer.render(user, context), USER_RESOURCE, attributes, excluded)
             for user in rows
@@ -406,7 +406,7 @@ class UserViewMixin:
     def user_response(
         self: Any, user: ScimUser, *, status: int = 200, location: bool = False
     ) -> Response:
-        serializer = UserSerializer(self.base_url())
+        serializer = UserRenderer(self.base_url())
         # After a write the service has kept the rows it wrote: no need to read them back.
         context = getattr(user, "scim_context", None) or UserContext.load([user])
         doc = serializer.render(user, context)
@@ -475,7 +475,7 @@ class GroupViewMixin:
 
     def render_page(self: Any, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
-        serializer = GroupSerializer(self.base_url())
+        serializer = GroupRenderer(self.base_url())
         members = (
             serializer.members_of([group.pk for group in rows])
             if wants("members", attributes, excluded, GROUP_RESOURCE)
@@ -494,7 +494,7 @@ class GroupViewMixin:
     def group_response(
         self: Any, group: ScimGroup, *, status: int = 200, location: bool = False
     ) -> HttpResponseBase:
-        serializer = GroupSerializer(self.base_url())
+        serializer = GroupRenderer(self.base_url())
         attributes, excluded = self.projection(GROUP_RESOURCE)
         where = serializer.location(group.pk) if location else None
         if not wants("members", attributes, excluded, GROUP_RESOURCE):
