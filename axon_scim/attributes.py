@@ -87,6 +87,7 @@ class Column:
     hook: str = ""
 
     def filter_target(self, attr: Attribute) -> Target:
+        """How a filter compares the column: by the schema's type and ``caseExact``."""
         if attr.type == BOOLEAN:
             return BooleanTarget(self.column, nullable=self.nullable)
         if attr.type == DATETIME:
@@ -106,6 +107,7 @@ class IdColumns:
     nullable: bool = False
 
     def filter_target(self, attr: Attribute) -> Target:
+        """How a filter compares the id, with the schema's ``caseExact``."""
         return IdTarget(self.columns, case_exact=attr.case_exact, nullable=self.nullable)
 
 
@@ -118,6 +120,7 @@ class Special:
     target: Target | None = None
 
     def filter_target(self, attr: Attribute) -> Target:
+        """``target``, or one that refuses every filter."""
         if self.target is None:
             return Unsupported(f'"{self.path}" cannot be used in a filter.')
         return self.target
@@ -131,6 +134,7 @@ class ValueRows:
     path: str
 
     def multi_valued(self, attr: Attribute) -> MultiValued:
+        """The correlated rows of ``attr`` with one target per sub-attribute of the schema."""
         extra_keys = tuple(s.name for s in attr.sub_attributes if s.name not in VALUE_COLUMNS)
         subs = {sub.name.lower(): _value_target(sub) for sub in attr.sub_attributes}
         return MultiValued(_user_values(attr.name, extra_keys), subs, VALUE_ORDER)
@@ -145,6 +149,7 @@ class Memberships:
     owner: str
 
     def rows(self) -> QuerySet[Any]:
+        """The membership rows of the outer resource, in its organization only."""
         return ScimMembership.objects.filter(
             organization_id=OuterRef("organization_id"), **{self.owner: OuterRef("pk")}
         )
@@ -161,6 +166,7 @@ def _value_target(sub: Attribute) -> Target:
         return StringTarget("value", case_exact=sub.case_exact, lowered="value_lower")
     if sub.name in VALUE_COLUMNS:
         return StringTarget(sub.name, case_exact=sub.case_exact)
+    # A key the client did not send reads as NULL.
     return StringTarget(f"extra_{sub.name.lower()}", case_exact=sub.case_exact, nullable=True)
 
 
