@@ -268,7 +268,7 @@ def test_membership_changes_give_users_and_groups_new_versions(scim, people):
 def test_members_written_as_text_match_the_members_as_values(scim, org, people):
     import json
 
-    from axon_scim.serializers import GroupSerializer
+    from axon_scim.rendering import GroupRenderer
 
     people[0].display_name = 'Zoë "Z" \\ O\'Neil'
     people[0].save()
@@ -287,7 +287,7 @@ def test_members_written_as_text_match_the_members_as_values(scim, org, people):
             ],
         },
     ).json()
-    serializer = GroupSerializer(BASE)
+    serializer = GroupRenderer(BASE)
     as_text = json.loads(serializer.members_json(doc["id"]))
     assert (
         as_text

@@ -24,7 +24,7 @@ from ..protocol.errors import InvalidValueError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
 from ..protocol.schemas import GROUP_RESOURCE
-from ..serializers import GroupSerializer
+from ..rendering import GroupRenderer
 from ._common import (
     CHUNK,
     after_commit,
@@ -50,7 +50,7 @@ GROUP_LABELS = {"display_name": "displayName", "external_id": "externalId"}
 
 
 def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
-    doc = GroupSerializer("").render(group, None)
+    doc = GroupRenderer("").render(group, None)
     doc.pop("meta", None)
     return doc
 
@@ -338,7 +338,7 @@ def patch_group(
             before = _group_snapshot(group)
             if attribute_ops:
                 doc = apply_patch(
-                    GroupSerializer("").render(group, None), attribute_ops, GROUP_RESOURCE
+                    GroupRenderer("").render(group, None), attribute_ops, GROUP_RESOURCE
                 )
                 if not doc.get("displayName"):
                     raise InvalidValueError("displayName is required.")

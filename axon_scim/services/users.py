@@ -23,13 +23,13 @@ from ..protocol.errors import InvalidValueError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import PatchOperation, apply_patch
 from ..protocol.schemas import USER_RESOURCE
-from ..serializers import (
+from ..rendering import (
     ENTERPRISE_COLUMNS,
     NAME_COLUMNS,
     USER_COLUMNS,
     UserChanges,
     UserContext,
-    UserSerializer,
+    UserRenderer,
     primary_email,
     user_changes,
 )
@@ -50,7 +50,7 @@ USER_LABELS: dict[str, str] = {
 def _user_snapshot(user: ScimUser, values: list[ScimUserValue]) -> dict[str, Any]:
     """The user as the audit log keeps it: its SCIM document without metadata or groups."""
     context = UserContext(values={user.pk: values}, load_groups=False)
-    doc = UserSerializer("").render(user, context)
+    doc = UserRenderer("").render(user, context)
     doc.pop("meta", None)
     return doc
 
@@ -186,7 +186,7 @@ def patch_user(
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
-        current = UserSerializer("").render(user, context)
+        current = UserRenderer("").render(user, context)
         return apply_patch(current, operations, USER_RESOURCE)
 
     return _update_user(organization, actor, user_id, if_match, patched, patched=True)

@@ -27,7 +27,7 @@ from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from ..querying import compile_filter, order_by_for
-from ..serializers import MULTI_VALUED, GroupSerializer, UserContext, UserSerializer
+from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
 
 __all__ = [
@@ -165,23 +165,23 @@ class UserResourceView(ResourceView[ScimUser]):
             values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in MULTI_VALUED),
             groups=wants("groups", attributes, excluded, USER_RESOURCE),
         )
-        serializer = UserSerializer(self.base_url())
+        renderer = UserRenderer(self.base_url())
         return [
-            project(serializer.render(user, context), USER_RESOURCE, attributes, excluded)
+            project(renderer.render(user, context), USER_RESOURCE, attributes, excluded)
             for user in rows
         ]
 
     def object_response(
         self, obj: ScimUser, *, status: int = 200, location: bool = False
     ) -> Response:
-        serializer = UserSerializer(self.base_url())
+        renderer = UserRenderer(self.base_url())
         # After a write the service has kept the rows it wrote: no need to read them back.
         context = getattr(obj, "scim_context", None) or UserContext.load([obj])
         return self.document_response(
-            serializer.render(obj, context),
+            renderer.render(obj, context),
             obj.version,
             status=status,
-            location=serializer.location(obj.pk) if location else None,
+            location=renderer.location(obj.pk) if location else None,
         )
 
 
@@ -196,15 +196,15 @@ class GroupResourceView(ResourceView[ScimGroup]):
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
-        serializer = GroupSerializer(self.base_url())
+        renderer = GroupRenderer(self.base_url())
         members = (
-            serializer.members_of([group.pk for group in rows])
+            renderer.members_of([group.pk for group in rows])
             if wants("members", attributes, excluded, GROUP_RESOURCE)
             else {}
         )
         return [
             project(
-                serializer.render(group, members.get(group.pk)),
+                renderer.render(group, members.get(group.pk)),
                 GROUP_RESOURCE,
                 attributes,
                 excluded,
@@ -215,29 +215,29 @@ class GroupResourceView(ResourceView[ScimGroup]):
     def object_response(
         self, obj: ScimGroup, *, status: int = 200, location: bool = False
     ) -> HttpResponseBase:
-        serializer = GroupSerializer(self.base_url())
+        renderer = GroupRenderer(self.base_url())
         attributes, excluded = self.projection()
-        where = serializer.location(obj.pk) if location else None
+        where = renderer.location(obj.pk) if location else None
         if not wants("members", attributes, excluded, GROUP_RESOURCE):
-            doc = serializer.render(obj, None)
+            doc = renderer.render(obj, None)
         elif attributes or any(name.startswith("members.") for name in excluded):
             # Members cut down by sub-attribute: the general path.
-            doc = serializer.render(obj, serializer.members_of([obj.pk])[obj.pk])
+            doc = renderer.render(obj, renderer.members_of([obj.pk])[obj.pk])
         else:
-            return self._whole_members_response(obj, serializer, status=status, location=where)
+            return self._whole_members_response(obj, renderer, status=status, location=where)
         return self.document_response(doc, obj.version, status=status, location=where)
 
     def _whole_members_response(
-        self, group: ScimGroup, serializer: GroupSerializer, *, status: int, location: str | None
+        self, group: ScimGroup, renderer: GroupRenderer, *, status: int, location: str | None
     ) -> HttpResponse:
         # Whole members, possibly 100,000 of them: written straight to JSON
         # text, never built as one dict per member.
         attributes, excluded = self.projection()
-        doc = project(serializer.render(group, []), GROUP_RESOURCE, attributes, excluded)
+        doc = project(renderer.render(group, []), GROUP_RESOURCE, attributes, excluded)
         head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
             '"members":[]', 1
         )
-        body = f'{head}"members":{serializer.members_json(group.pk)}{tail}'
+        body = f'{head}"members":{renderer.members_json(group.pk)}{tail}'
         response = HttpResponse(
             body.encode(), status=status, content_type=self.request.accepted_renderer.media_type
         )

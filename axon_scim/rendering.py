@@ -1,8 +1,10 @@
 """Model rows to SCIM JSON and back; camelCase lives only here and in the protocol package.
 
-``UserSerializer.render`` builds the full document of a user (projection
-comes afterwards); ``UserSerializer.fields_from_document`` turns a normalized
-document (``protocol.documents``) into column values and value rows.
+``UserRenderer.render`` builds the full document of a user (projection
+comes afterwards); ``user_changes`` turns a normalized document
+(``protocol.documents``) into column values and value rows. Which attribute
+lives in which column is declared in ``axon_scim.attributes``; the tables
+below are derived from it.
 """
 
 from __future__ import annotations
@@ -15,50 +17,27 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from .attributes import (
+    USER_ATTRIBUTES,
+    VALUE_COLUMNS,
+    Column,
+    loop_columns,
+    value_row_attributes,
+)
 from .models import ScimGroup, ScimMembership, ScimUser, ScimUserValue
 from .protocol import constants as c
 from .protocol.etag import make_etag
 
 # Simple User attributes stored as columns: SCIM name -> model field.
-USER_COLUMNS: dict[str, str] = {
-    "userName": "user_name",
-    "externalId": "external_id",
-    "displayName": "display_name",
-    "nickName": "nick_name",
-    "profileUrl": "profile_url",
-    "title": "title",
-    "userType": "user_type",
-    "preferredLanguage": "preferred_language",
-    "locale": "locale",
-    "timezone": "timezone",
-}
-NAME_COLUMNS: dict[str, str] = {
-    "formatted": "name_formatted",
-    "familyName": "name_family",
-    "givenName": "name_given",
-    "middleName": "name_middle",
-    "honorificPrefix": "name_honorific_prefix",
-    "honorificSuffix": "name_honorific_suffix",
-}
-ENTERPRISE_COLUMNS: dict[str, str] = {
-    "employeeNumber": "employee_number",
-    "costCenter": "cost_center",
-    "organization": "enterprise_organization",
-    "division": "division",
-    "department": "department",
-}
-MULTI_VALUED: tuple[str, ...] = (
-    "emails",
-    "phoneNumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509Certificates",
+USER_COLUMNS: dict[str, str] = loop_columns(c.USER_SCHEMA)
+NAME_COLUMNS: dict[str, str] = loop_columns(c.USER_SCHEMA, "name")
+ENTERPRISE_COLUMNS: dict[str, str] = loop_columns(c.ENTERPRISE_USER_SCHEMA)
+# The multi-valued User attributes kept as value rows (``groups`` are memberships).
+MULTI_VALUED: tuple[str, ...] = value_row_attributes()
+# Loop columns that keep an absent value as NULL rather than "" (``externalId``).
+NULL_WHEN_ABSENT = frozenset(
+    d.column for d in USER_ATTRIBUTES if isinstance(d, Column) and d.nullable and not d.hook
 )
-# Sub-attributes with a column of their own on ScimUserValue; the rest go to ``extra``.
-VALUE_COLUMNS = ("value", "type", "display", "primary")
 
 
 def timestamp(moment: datetime) -> str:
@@ -116,7 +95,7 @@ class UserContext:
         return context
 
 
-class UserSerializer:
+class UserRenderer:
     """SCIM User documents of one base URL (``https://host/scim/v2``)."""
 
     def __init__(self, base_url: str) -> None:
@@ -214,7 +193,7 @@ def user_changes(doc: dict[str, Any], *, patched: bool = False) -> UserChanges:
         value = doc.get(scim_name)
         columns[column] = (
             None
-            if column == "external_id" and value in ("", None)
+            if column in NULL_WHEN_ABSENT and value in ("", None)
             else (value if value is not None else "")
         )
     name = doc.get("name") or {}
@@ -267,7 +246,7 @@ def primary_email(values: Iterable[ScimUserValue]) -> str:
     return ""
 
 
-class GroupSerializer:
+class GroupRenderer:
     """SCIM Group documents of one base URL."""
 
     def __init__(self, base_url: str) -> None:
