@@ -58,7 +58,13 @@ class OrganizationAdapterMixin:
 
 
 class AccountAdapter(OrganizationAdapterMixin):
-    """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``."""
+    """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``.
+
+    The name goes in the user model's ``USERNAME_FIELD``; ``account_fields``
+    fills ``first_name``, ``last_name`` and ``email``, as Django's own user
+    model has them. For another user model, override those two methods (a
+    system check warns when the model lacks the default fields).
+    """
 
     def account_username(self, scim_user: ScimUser) -> str:
         """A globally unique username, since slugs and per-organization userNames are unique."""
@@ -80,10 +86,13 @@ class AccountAdapter(OrganizationAdapterMixin):
         self, scim_user: ScimUser, *, primary_email: str, password: str | None
     ) -> Any:
         """Create the portal account of a newly provisioned user and return it."""
-        account = get_user_model()(
-            username=self.account_username(scim_user),
-            is_active=scim_user.active is not False,
-            **self.account_fields(scim_user, primary_email),
+        user_model = get_user_model()
+        account = user_model(
+            **{
+                **self.account_fields(scim_user, primary_email),
+                user_model.USERNAME_FIELD: self.account_username(scim_user),
+                "is_active": scim_user.active is not False,
+            }
         )
         if password is not None and scim_settings.STORE_PASSWORD:
             account.set_password(password)
@@ -102,8 +111,8 @@ class AccountAdapter(OrganizationAdapterMixin):
         password hash, and with it end every open session of the account.
         """
         wanted = {
-            "username": self.account_username(scim_user),
             **self.account_fields(scim_user, primary_email),
+            get_user_model().USERNAME_FIELD: self.account_username(scim_user),
         }
         if scim_user.active is not None:  # unassigned: the account keeps its state
             wanted["is_active"] = scim_user.active
@@ -155,8 +164,10 @@ class AccountAdapter(OrganizationAdapterMixin):
         point at it) but renamed, so the same userName can be provisioned again.
         """
         self.deactivate_account(account)
-        account.username = f"deleted:{scim_user.pk}:{account.username}"[:150]
-        account.save(update_fields=["username"])
+        name_field = account._meta.get_field(get_user_model().USERNAME_FIELD)
+        renamed = f"deleted:{scim_user.pk}:{account.get_username()}"
+        setattr(account, name_field.name, renamed[: name_field.max_length or 150])
+        account.save(update_fields=[name_field.name])
 
 
 def get_adapter() -> AccountAdapter:

@@ -17,11 +17,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.utils.timezone import now
+from django.utils.timezone import localtime, now
 from guardian.admin import GuardedModelAdmin
 
 from . import services
@@ -120,10 +122,32 @@ class ScimTokenAdmin(admin.ModelAdmin):
     actions = ("revoke_tokens",)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ScimTokenAddForm.Meta.fields if obj is None else TOKEN_FIELDS
+        return ScimTokenAddForm.Meta.fields if obj is None else (*TOKEN_FIELDS, "throttling")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return () if obj is None else TOKEN_FIELDS
+        return () if obj is None else (*TOKEN_FIELDS, "throttling")
+
+    @admin.display(description="rate limit")
+    def throttling(self, obj: ScimToken) -> str:
+        """How often the token went over ``AXON_SCIM["RATE_LIMIT"]``, from the audit log.
+
+        ``axon_scim.throttling`` records one ``token.throttled`` event for a
+        token's first 429 and at most one per window after it.
+        """
+        events = AuditEvent.objects.for_tenant(obj.organization_id).filter(
+            action="token.throttled", resource_type="Token", resource_id=str(obj.pk)
+        )
+        summary = events.aggregate(count=Count("id"), last=Max("time"))
+        if not summary["count"]:
+            return "never throttled"
+        query = urlencode({"action": "token.throttled", "resource_id": str(obj.pk)})
+        return format_html(
+            'throttled in {} windows, the last at {} (<a href="{}?{}">audit log</a>)',
+            summary["count"],
+            localtime(summary["last"]).strftime("%Y-%m-%d %H:%M:%S %Z"),
+            reverse("admin:axon_scim_auditevent_changelist"),
+            query,
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

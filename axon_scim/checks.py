@@ -6,9 +6,12 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.contrib.auth import get_user_model
+from django.core.checks import Error, Warning, register
 
-from .conf import DEFAULTS
+from .adapter import AccountAdapter
+from .conf import DEFAULTS, scim_settings
+from .throttling import parse_rate
 
 
 @register()
@@ -59,3 +62,58 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     except ImportError as exc:
         errors.append(Error(f"AXON_SCIM['ADAPTER'] cannot be imported: {exc}", id="axon_scim.E007"))
     return errors
+
+
+@register()
+def check_rate_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``RATE_LIMIT`` and ``PORTAL_RATE_LIMIT`` are None or rates; their cache exists."""
+    user = getattr(settings, "AXON_SCIM", None)
+    if not isinstance(user, dict):
+        return []  # reported by check_settings
+    errors: list[Error] = []
+    for name in ("RATE_LIMIT", "PORTAL_RATE_LIMIT"):
+        rate = user.get(name)
+        try:
+            if rate is not None:
+                parse_rate(rate)
+        except (TypeError, ValueError, AttributeError):
+            errors.append(
+                Error(
+                    f"AXON_SCIM[{name!r}] must be None or a rate such as '600/min'.",
+                    hint="A count, a slash and a period: s, min, hour or day.",
+                    id="axon_scim.E008",
+                )
+            )
+    alias = user.get("RATE_LIMIT_CACHE", DEFAULTS["RATE_LIMIT_CACHE"])
+    if alias not in getattr(settings, "CACHES", {"default": {}}):
+        errors.append(
+            Error(
+                f"AXON_SCIM['RATE_LIMIT_CACHE'] names {alias!r}, which is not in CACHES.",
+                id="axon_scim.E009",
+            )
+        )
+    return errors
+
+
+@register()
+def check_adapter_fields(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The default adapter's account fields exist on ``AUTH_USER_MODEL``."""
+    try:
+        adapter = scim_settings.ADAPTER
+    except ImportError:
+        return []  # reported by check_settings
+    if getattr(adapter, "account_fields", None) is not AccountAdapter.account_fields:
+        return []
+    user_model = get_user_model()
+    names = {field.name for field in user_model._meta.get_fields()}
+    missing = [name for name in ("first_name", "last_name", "email") if name not in names]
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"The SCIM adapter fills {', '.join(missing)}, which {user_model._meta.label} lacks.",
+            hint="Subclass axon_scim.adapter.AccountAdapter, override account_fields "
+            "(and account_username) and point AXON_SCIM['ADAPTER'] at it.",
+            id="axon_scim.W001",
+        )
+    ]

@@ -35,6 +35,13 @@ DEFAULTS: dict[str, Any] = {
     # False: SCIM ``password`` values are accepted and dropped (accounts sign in
     # through SSO). True: the adapter sets the portal password from them.
     "STORE_PASSWORD": False,
+    # Requests one SCIM token may make, as "600/min" (per s, min, hour or day);
+    # None turns the limit off. Over it: 429 with Retry-After (axon_scim.throttling).
+    "RATE_LIMIT": None,
+    # The same for each signed-in portal user on the portal API.
+    "PORTAL_RATE_LIMIT": None,
+    # The cache (a CACHES alias) that counts requests; several processes need a shared one.
+    "RATE_LIMIT_CACHE": "default",
 }
 
 IMPORT_STRINGS = {"ADAPTER"}

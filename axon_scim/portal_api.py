@@ -6,6 +6,11 @@ portal's session (never a SCIM bearer token), passes the gate of
 start from ``PortalView.organization``; writes go through ``services``, which
 audit them. Service errors (``ScimError``) answer ``{"detail": ...}`` with
 their status, from ``portal_exception_handler``.
+
+``PortalView`` sets the whole DRF policy of the API (authentication,
+permissions, throttles, versioning, content negotiation, parsers, renderers,
+pagination, filter backends, metadata, exception handler, JSON and date
+formats), so a host project's ``REST_FRAMEWORK`` defaults change nothing here.
 """
 
 from __future__ import annotations
@@ -17,18 +22,22 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse, HttpResponseBase
 from django.utils.timezone import now
-from rest_framework import generics, serializers, status
+from rest_framework import ISO_8601, generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, Throttled
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import APISettings
 from rest_framework.views import exception_handler
 
 from . import services
@@ -37,6 +46,7 @@ from .audit import request_actor
 from .models import AuditEvent, Organization, Role, ScimGroup, ScimToken
 from .permissions import CanConfigureSso, HasSessionOrganization, session_organization
 from .protocol.errors import NotFoundError, ScimError
+from .throttling import PortalUserRateThrottle
 
 # The largest id a BigAutoField holds.
 MAX_ID = 2**63 - 1
@@ -60,6 +70,15 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         return Response({"detail": exc.detail}, status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "The request body is too large."}, status=413)
+    if isinstance(exc, Throttled):
+        # Answered here: DRF's handler would roll back a host's ATOMIC_REQUESTS
+        # transaction, and with it the audit event of the throttling.
+        wait = getattr(exc, "wait", None) or 1
+        return Response(
+            {"detail": f"Too many requests; retry after {wait} seconds."},
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
     response = exception_handler(exc, context)
     if response is not None:
         return response
@@ -69,6 +88,8 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
 
 class PortalJSONParser(JSONParser):
     """DRF's JSON parser, with a 400 for bodies nested too deeply to parse."""
+
+    strict = True  # NaN and Infinity are not JSON, whatever the host's STRICT_JSON
 
     def parse(
         self,
@@ -82,6 +103,21 @@ class PortalJSONParser(JSONParser):
             raise ParseError("The request body is nested too deeply.") from None
 
 
+class PortalJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer with its defaults pinned against the host's *_JSON settings."""
+
+    ensure_ascii = False
+    compact = True
+    strict = True
+
+
+class PortalContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with ``?format=`` on whatever the host's ``URL_FORMAT_OVERRIDE``."""
+
+    # DRF's defaults but for this one key; the stubs type ``settings`` as the global object.
+    settings = APISettings(user_settings={"URL_FORMAT_OVERRIDE": "format"})  # type: ignore[assignment]
+
+
 class PortalPagination(LimitOffsetPagination):
     """``?limit=&offset=`` pages: ``{"count", "next", "previous", "results"}``."""
 
@@ -92,7 +128,23 @@ class PortalPagination(LimitOffsetPagination):
 # --- Serializers -----------------------------------------------------------------
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class IsoDateTimeField(serializers.DateTimeField):
+    """ISO 8601 out and in, whatever the host's DATETIME_FORMAT and DATETIME_INPUT_FORMATS."""
+
+    format = ISO_8601
+    input_formats = [ISO_8601]
+
+
+class PortalModelSerializer(serializers.ModelSerializer):
+    """A model serializer whose date-times are ``IsoDateTimeField``."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: IsoDateTimeField,
+    }
+
+
+class RoleSerializer(PortalModelSerializer):
     """A role with the codenames of its permissions on the organization."""
 
     permissions = serializers.SerializerMethodField()
@@ -106,7 +158,7 @@ class RoleSerializer(serializers.ModelSerializer):
         return sorted(permission.codename for permission in role.permissions.all())
 
 
-class RoleRefSerializer(serializers.ModelSerializer):
+class RoleRefSerializer(PortalModelSerializer):
     """The role a group maps to, by id and name."""
 
     class Meta:
@@ -114,7 +166,7 @@ class RoleRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class GroupRoleMappingSerializer(serializers.ModelSerializer):
+class GroupRoleMappingSerializer(PortalModelSerializer):
     """One SCIM group, the role it grants (or null) and its number of direct members."""
 
     role = RoleRefSerializer(read_only=True, allow_null=True)
@@ -132,7 +184,7 @@ class RoleMappingInputSerializer(serializers.Serializer):
     role_id = serializers.IntegerField(allow_null=True, min_value=1, max_value=MAX_ID)
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(PortalModelSerializer):
     """A token as listed: never its secret nor the secret's hash."""
 
     created_by = serializers.SerializerMethodField()
@@ -161,7 +213,7 @@ class TokenCreateSerializer(serializers.Serializer):
     label = serializers.CharField(  # type: ignore[assignment]
         max_length=200, allow_blank=True, required=False, default=""
     )
-    expires = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires = IsoDateTimeField(required=False, allow_null=True, default=None)
     expires_in_days = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=MAX_TOKEN_DAYS
     )
@@ -177,7 +229,7 @@ class TokenCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(PortalModelSerializer):
     """One audit event; ``before`` and ``after`` were masked when it was written."""
 
     actor = serializers.SerializerMethodField()
@@ -211,8 +263,8 @@ class AuditEventFilterSerializer(serializers.Serializer):
     resource_type = serializers.CharField(required=False, allow_blank=True)
     resource_id = serializers.CharField(required=False, allow_blank=True)
     actor = serializers.CharField(required=False, allow_blank=True)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    since = IsoDateTimeField(required=False)
+    until = IsoDateTimeField(required=False)
 
 
 def filter_events(events: QuerySet[AuditEvent], params: dict[str, Any]) -> QuerySet[AuditEvent]:
@@ -245,9 +297,14 @@ class PortalView(generics.GenericAPIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated, HasSessionOrganization, CanConfigureSso]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [PortalJSONRenderer]
     parser_classes = [PortalJSONParser]
     pagination_class = PortalPagination
+    content_negotiation_class = PortalContentNegotiation
+    throttle_classes = [PortalUserRateThrottle]
+    versioning_class = None  # the version is in the path, /api/v1
+    metadata_class = SimpleMetadata
+    filter_backends: tuple[()] = ()  # filters are the views' own (AuditEventFilterSerializer)
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return portal_exception_handler
@@ -389,7 +446,7 @@ class AccessReviewView(PortalView):
     JSON by default; ``?format=csv`` gives the same rows as a CSV download.
     """
 
-    renderer_classes = [JSONRenderer, CsvRenderer]
+    renderer_classes = [PortalJSONRenderer, CsvRenderer]
 
     def get(self, request: Request) -> HttpResponseBase:
         organization = self.organization

@@ -36,6 +36,9 @@ from .models import (
     ScimUser,
 )
 
+# The primary key of an AUTH_USER_MODEL account: an int, a UUID, whatever the host's model uses.
+AccountId = Any
+
 # Rows per ``IN`` list and per bulk write, here and in the services. They live in
 # this lower layer, and ``services._common`` re-exports them: were they defined
 # there, this module would import the services package, which imports it.
@@ -48,9 +51,9 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[int]:
+def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[AccountId]:
     """The portal accounts of SCIM users among ``user_ids`` that are not deactivated."""
-    accounts: list[int] = []
+    accounts: list[AccountId] = []
     for chunk in chunks(list(user_ids)):
         accounts += (
             ScimUser.objects.for_tenant(organization)
@@ -61,7 +64,7 @@ def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[int
     return accounts
 
 
-def member_accounts(group: ScimGroup) -> list[int]:
+def member_accounts(group: ScimGroup) -> list[AccountId]:
     """The portal accounts of the group's user members that are not deactivated."""
     return list(
         ScimUser.objects.filter(memberships__group=group, account__isnull=False)
@@ -70,7 +73,9 @@ def member_accounts(group: ScimGroup) -> list[int]:
     )
 
 
-def assign_group_role(organization: Organization, group: ScimGroup, accounts: list[int]) -> None:
+def assign_group_role(
+    organization: Organization, group: ScimGroup, accounts: list[AccountId]
+) -> None:
     """Record that ``group`` grants its role to ``accounts`` (its role must be set)."""
     assert group.role_id is not None
     RoleAssignment.objects.bulk_create(
@@ -86,7 +91,7 @@ def assign_group_role(organization: Organization, group: ScimGroup, accounts: li
 
 
 def unassign_group(
-    organization: Organization, group: ScimGroup, accounts: list[int] | None = None
+    organization: Organization, group: ScimGroup, accounts: list[AccountId] | None = None
 ) -> None:
     """Forget what ``group`` grants to ``accounts`` (all its members when None)."""
     rows = RoleAssignment.objects.for_tenant(organization).filter(group=group)
@@ -114,7 +119,7 @@ def restore_from_groups(organization: Organization, user: ScimUser) -> None:
     )
 
 
-def drop_group_assignments(organization: Organization, account: int) -> None:
+def drop_group_assignments(organization: Organization, account: AccountId) -> None:
     """Forget every role the account holds through groups (deactivation, deletion)."""
     RoleAssignment.objects.for_tenant(organization).filter(
         account_id=account, group__isnull=False
@@ -124,7 +129,7 @@ def drop_group_assignments(organization: Organization, account: int) -> None:
 def reconcile(
     organization: Organization,
     actor: Actor,
-    accounts: Iterable[int | None],
+    accounts: Iterable[AccountId | None],
     change: Callable[[], object],
     *,
     group: ScimGroup | None = None,
@@ -153,8 +158,8 @@ def refresh_holders(organization: Organization, role: Role) -> None:
     _apply_permissions(organization, holders, _held_roles(organization, holders))
 
 
-def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, set[int]]:
-    held: dict[int, set[int]] = {account: set() for account in accounts}
+def _held_roles(organization: Organization, accounts: list[AccountId]) -> dict[AccountId, set[int]]:
+    held: dict[AccountId, set[int]] = {account: set() for account in accounts}
     for chunk in chunks(accounts):
         rows = (
             RoleAssignment.objects.for_tenant(organization)
@@ -168,7 +173,7 @@ def _held_roles(organization: Organization, accounts: list[int]) -> dict[int, se
 
 
 def _apply_permissions(
-    organization: Organization, accounts: list[int], held: dict[int, set[int]]
+    organization: Organization, accounts: list[AccountId], held: dict[AccountId, set[int]]
 ) -> None:
     """Make each account's object permissions on the organization follow the roles it holds.
 
@@ -187,13 +192,13 @@ def _apply_permissions(
 
 
 def _sync_permissions(
-    organization: Organization, content_type: ContentType, wanted: dict[int, set[int]]
+    organization: Organization, content_type: ContentType, wanted: dict[AccountId, set[int]]
 ) -> None:
     """Grant and revoke so that each account in ``wanted`` holds just its wanted permissions."""
     model: Any = get_user_obj_perms_model()
     object_pk = str(organization.pk)
     accounts = list(wanted)
-    owned: dict[int, dict[int, int]] = defaultdict(dict)
+    owned: dict[AccountId, dict[int, int]] = defaultdict(dict)
     for pk, account, permission in (
         ManagedPermission.objects.for_tenant(organization)
         .filter(account_id__in=accounts)
@@ -203,7 +208,7 @@ def _sync_permissions(
     involved = set().union(*wanted.values(), *(o.keys() for o in owned.values()))
     if not involved:
         return
-    existing: dict[int, dict[int, int]] = defaultdict(dict)
+    existing: dict[AccountId, dict[int, int]] = defaultdict(dict)
     for pk, account, permission in model.objects.filter(
         content_type=content_type,
         object_pk=object_pk,
@@ -245,15 +250,15 @@ def _sync_permissions(
 def _record(
     organization: Organization,
     actor: Actor,
-    gained: list[tuple[int, int]],
-    lost: list[tuple[int, int]],
+    gained: list[tuple[AccountId, int]],
+    lost: list[tuple[AccountId, int]],
     group: ScimGroup | None,
 ) -> None:
     """One audit event per role an account gained or lost, and its signal after commit."""
     roles = dict(Role.objects.for_tenant(organization).values_list("pk", "name"))
     account_ids = sorted({a for a, _ in gained + lost})
     username_field = get_user_model().USERNAME_FIELD
-    usernames: dict[int, str] = {}
+    usernames: dict[AccountId, str] = {}
     for chunk in chunks(account_ids):
         usernames.update(
             get_user_model().objects.filter(pk__in=chunk).values_list("pk", username_field)
@@ -290,7 +295,7 @@ def _send_role_signals(
     signal: Signal,
     organization: Organization,
     actor: Actor,
-    pairs: list[tuple[int, int]],
+    pairs: list[tuple[AccountId, int]],
     group: ScimGroup | None,
 ) -> None:
     roles = Role.objects.in_bulk({r for _, r in pairs})

@@ -154,6 +154,20 @@ class UnsupportedMediaTypeError(ScimError):
     default_detail = "Send application/scim+json or application/json."
 
 
+class TooManyRequestsError(ScimError):
+    """The token has made more requests than its rate limit allows (429, with Retry-After)."""
+
+    status = 429
+    default_detail = "Too many requests; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
+        if detail is None and retry_after is not None:
+            detail = f"Too many requests; retry after {retry_after} seconds."
+        super().__init__(detail)
+        # Seconds until the client may retry: the Retry-After header, which IdPs honour.
+        self.retry_after = retry_after
+
+
 class InternalError(ScimError):
     """An unexpected failure; the detail never reveals internals (500)."""
 

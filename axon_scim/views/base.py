@@ -1,7 +1,10 @@
 """``ScimView``, the base of every SCIM endpoint, and its whole DRF policy.
 
 Each policy is set here explicitly, so a host project's ``REST_FRAMEWORK``
-defaults never change how SCIM answers.
+defaults never change how SCIM answers: authentication, permissions,
+throttles, versioning, content negotiation, parsers, renderers, pagination,
+filter backends, metadata and the exception handler. ``tests/hostile`` runs
+the SCIM flows under a host that sets every one of those defaults.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any, NoReturn, cast
 
 from django.http import HttpRequest
 from django.urls import reverse
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +27,7 @@ from ..permissions import HasScimToken
 from ..protocol import errors
 from ..protocol.listing import ListQuery
 from ..protocol.schemas import ResourceType
+from ..throttling import ScimTokenRateThrottle
 from .errors import scim_exception_handler
 from .negotiation import ScimContentNegotiation
 from .parsers import ScimParser
@@ -39,6 +44,13 @@ class ScimView(APIView):
     renderer_classes = [ScimRenderer, PlainJsonRenderer]
     parser_classes = [ScimParser]
     content_negotiation_class = ScimContentNegotiation
+    throttle_classes = [ScimTokenRateThrottle]
+    versioning_class = None  # the version is in the path, /scim/v2
+    metadata_class = SimpleMetadata
+    # SCIM pages and filters by RFC 7644 (ListQuery), never with DRF's paginators or
+    # filter backends; set all the same, so that no host default can reach a subclass.
+    pagination_class = None
+    filter_backends: tuple[()] = ()
 
     def get_exception_handler(self) -> Callable[..., Response]:
         return scim_exception_handler

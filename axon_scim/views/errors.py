@@ -24,6 +24,8 @@ def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     response = Response(error.to_body(), status=error.status)
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+    if isinstance(error, errors.TooManyRequestsError) and error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -44,4 +46,7 @@ def _as_scim_error(exc: Exception) -> errors.ScimError:
         return errors.InvalidSyntaxError(str(exc.detail))
     if isinstance(exc, drf.NotFound):
         return errors.NotFoundError()
+    if isinstance(exc, drf.Throttled):
+        # DRF sets ``wait`` (whole seconds) from the throttles; the stubs omit it.
+        return errors.TooManyRequestsError(retry_after=getattr(exc, "wait", None))
     return errors.InternalError()

@@ -19,10 +19,15 @@ class ScimRenderer(JSONRenderer):
     media_type = c.MEDIA_TYPE
     format = "scim"
     charset = None
+    # DRF's defaults, pinned: a host's UNICODE_JSON, COMPACT_JSON or STRICT_JSON
+    # must not change SCIM bodies.
+    ensure_ascii = False
+    compact = True
+    strict = True
 
 
-class PlainJsonRenderer(JSONRenderer):
-    """Renders ``application/json`` for clients that ask for it by name."""
+class PlainJsonRenderer(ScimRenderer):
+    """Renders the same bodies as ``application/json`` for clients that ask for it by name."""
 
     media_type = JSON_MEDIA_TYPE
-    charset = None
+    format = "json"
