@@ -19,6 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -142,8 +143,9 @@ class ScimTokenAdmin(admin.ModelAdmin):
             return "never throttled"
         query = urlencode({"action": "token.throttled", "resource_id": str(obj.pk)})
         return format_html(
-            'throttled in {} windows, the last at {} (<a href="{}?{}">audit log</a>)',
+            'throttled in {} window{}, the last at {} (<a href="{}?{}">audit log</a>)',
             summary["count"],
+            pluralize(summary["count"]),
             localtime(summary["last"]).strftime("%Y-%m-%d %H:%M:%S %Z"),
             reverse("admin:axon_scim_auditevent_changelist"),
             query,

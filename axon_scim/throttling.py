@@ -14,10 +14,10 @@ cache each process counts on its own.
 Over the limit, DRF raises ``Throttled`` and the views' exception handlers
 answer 429 with ``Retry-After``: the seconds until the window ends, which
 Okta and Entra ID wait before they retry. A throttled token or user gets an
-audit event (``token.throttled``, ``portal.throttled``) for its first 429,
-then at most one per window and never two within a minute: repeated
-throttling shows in the log and on the token's admin page, and a client
-hammering the API cannot flood the log with one event per refused request.
+audit event (``token.throttled``, ``portal.throttled``) for its first 429 in
+a window, counting windows of a minute at least: repeated throttling shows in
+the log and on the token's admin page, and a client hammering the API cannot
+flood the log with one event per refused request.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = ["PortalUserRateThrottle", "RateThrottle", "ScimTokenRateThrottle", "p
 # Seconds per window, by the first letter of a rate's period.
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-# The least time, in seconds, between two audit events of one throttled token or user.
+# The shortest window, in seconds, with an audit event of a throttled token or user.
 AUDIT_INTERVAL = 60
 
 
@@ -98,8 +98,10 @@ class RateThrottle(BaseThrottle):
         if count <= limit:
             return True
         self.retry_after = (window + 1) * duration - moment
-        # add() succeeds for one request only until the key expires.
-        if cache.add(f"axon_scim:throttled:{self.scope}:{ident}", 1, max(duration, AUDIT_INTERVAL)):
+        # One audit event per window of at least AUDIT_INTERVAL: add() succeeds once per key.
+        period = max(duration, AUDIT_INTERVAL)
+        audit_key = f"axon_scim:throttled:{self.scope}:{ident}:{int(moment // period)}"
+        if cache.add(audit_key, 1, period):
             self.record(request, rate, math.ceil(self.retry_after))
         return False
 
