@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +24,25 @@ from .factories import (
     make_role,
 )
 
+HOSTILE_SETTINGS = "tests.hostile.settings"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``tests/hostile`` runs only under its own settings, in a run of its own::
+
+    pytest --ds=tests.hostile.settings tests/hostile
+
+    (``make test`` runs it after the main suite). Its user model and DRF
+    defaults are fixed when Django starts, so it cannot share a process.
+    """
+    hostile = collection_path == Path(__file__).parent / "hostile"
+    if hostile and os.environ.get("DJANGO_SETTINGS_MODULE") != HOSTILE_SETTINGS:
+        return True
+    return None
+
 
 def requires_postgresql(test: Any) -> Any:
     """Mark a test that needs PostgreSQL (real row locks, real concurrency)."""
-    import os
-
     url = os.environ.get("DATABASE_URL", "")
     return pytest.mark.skipif(
         not url.startswith(("postgres://", "postgresql://")),

@@ -83,3 +83,22 @@ def test_tox_envs() -> None:
     assert config["testenv"]["passenv"].strip() == "DATABASE_URL"
     assert config["testenv"]["extras"].strip() == "dev"
     assert "Django>=5.2,<5.3" in config["testenv"]["deps"]
+
+
+@needs_make
+def test_make_test_runs_the_hostile_host_suite_after_the_suite() -> None:
+    out = make_dry_run("test", "PYTEST_ARGS=-x")
+
+    first = out.index(".venv/bin/pytest -x")
+    assert out.index(".venv/bin/pytest --ds=tests.hostile.settings tests/hostile") > first
+
+
+def test_tox_runs_the_hostile_host_suite_after_the_suite() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "tox.ini")
+
+    commands = config["testenv"]["commands"].split("\n")
+    assert [c.strip() for c in commands if c.strip()] == [
+        "pytest {posargs}",
+        "pytest --ds=tests.hostile.settings tests/hostile",
+    ]

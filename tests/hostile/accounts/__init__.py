@@ -1,0 +1,1 @@
+"""The hostile host's accounts: sign-in by email, UUID primary keys, its own SCIM adapter."""
