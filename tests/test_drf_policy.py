@@ -43,7 +43,7 @@ def api_views(patterns: list[Any]) -> Iterator[type[APIView]]:
 
 
 def axon_views() -> list[type[APIView]]:
-    views = {view for view in api_views(get_resolver().url_patterns)}
+    views = set(api_views(get_resolver().url_patterns))
     return sorted(
         (view for view in views if view.__module__.startswith("axon_scim.")),
         key=lambda view: view.__qualname__,
