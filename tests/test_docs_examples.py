@@ -111,7 +111,8 @@ def substitute(text: str, bound: Bindings, where: str) -> str:
 def match_text(expected: str, actual: str, bound: Bindings) -> Bindings | None:
     """Match a string that may hold placeholders; the bindings it adds, or None."""
     parts = PLACEHOLDER.split(expected)  # literal, name, literal, name, ...
-    pattern, groups = "", {}  # groups: placeholder -> regex group name
+    pattern = ""
+    groups: dict[str, str] = {}  # placeholder -> its regex group
     for index, part in enumerate(parts):
         if index % 2 == 0:
             pattern += re.escape(part)
@@ -223,7 +224,7 @@ def clients(db: None) -> Clients:
     organization = Organization.objects.create(slug="acme", name="Acme")
     for name, codenames in ROLES.items():
         make_role(organization, name, *codenames)
-    admin = AccountFactory(username="admin")
+    admin: Any = AccountFactory(username="admin")
     assign_perm("configure_sso", admin, organization)
     portal = Client()
     portal.force_login(admin)
