@@ -78,15 +78,14 @@ def demo_login(username: str, password: str) -> tuple[Any, bool]:
     """
     user_model = get_user_model()
     lookup = {user_model.USERNAME_FIELD: username}
-    user = user_model._default_manager.filter(**lookup).first()
-    if user is not None and not DemoLogin.objects.filter(account=user).exists():
+    existing = user_model._default_manager.filter(**lookup).first()
+    if existing is not None and not DemoLogin.objects.filter(account=existing).exists():
         raise CommandError(
             f"A login named {username!r} exists and was not created by seed_demo; it is "
             "left untouched. Pass --username to give the demo a login of its own."
         )
-    created = user is None
-    if created:
-        user = user_model(**lookup)
+    created = existing is None
+    user = user_model(**lookup) if existing is None else existing
     # Staff and superuser so the same login also opens the Django admin.
     user.is_staff = user.is_superuser = user.is_active = True
     user.set_password(password)
