@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from io import StringIO
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from guardian.shortcuts import get_user_perms
 
 import axon_scim
@@ -199,3 +201,27 @@ def test_seed_demo_lives_in_the_demo_not_in_the_axon_scim_package() -> None:
 
     assert get_commands()["seed_demo"] == "portal_demo"
     assert not list(Path(axon_scim.__file__).parent.rglob("seed_demo.py"))
+
+
+def test_the_demo_admin_of_two_organizations_works_by_selecting_one(db: None) -> None:
+    run()
+    values = parse_seed_output(run("--org", "other")[0])
+    client = Client()
+    assert client.login(username=DEMO_LOGIN, password=values["PORTAL_PASSWORD"])
+
+    assert client.get("/api/v1/scim/roles").status_code == 403  # none selected yet
+    listed = client.get("/api/v1/scim/organizations").json()["results"]
+    assert [(o["slug"], o["selected"]) for o in listed] == [("demo", False), ("other", False)]
+    selected = client.put(
+        "/api/v1/scim/session-organization",
+        data=json.dumps({"organization": "other"}),
+        content_type="application/json",
+    )
+    assert selected.status_code == 200, selected.content
+    roles = client.get("/api/v1/scim/roles")
+    assert roles.status_code == 200
+    assert {r["name"] for r in roles.json()["results"]} == {"Viewer", "Editor"}
+    other = Organization.objects.get(slug="other")
+    assert {r["id"] for r in roles.json()["results"]} == set(
+        Role.objects.for_tenant(other).values_list("pk", flat=True)
+    )
