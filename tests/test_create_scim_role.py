@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from guardian.shortcuts import assign_perm, get_user_perms
 
@@ -16,6 +20,7 @@ from axon_scim.services import set_group_role
 
 from .conftest import World
 from .factories import AccountFactory
+from .guide import guide_block
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +140,19 @@ def test_the_portal_role_list_shows_the_declared_role(org) -> None:
         "description": "Read only",
         "permissions": ["view_organization"],
     }
+
+
+def test_the_guides_roles_migration_declares_permissions_and_roles(org, other_org) -> None:
+    namespace: dict[str, Any] = {}
+    exec(guide_block("roles migration"), namespace)
+
+    for _ in range(2):  # a migration that runs again (on a copy of the data) changes nothing
+        namespace["declare_roles"](django_apps, None)
+
+    for organization in (org, other_org):
+        assert permissions_of(organization, "Billing") == {"view_invoices", "manage_billing"}
+    graph = MigrationLoader(connection).graph
+    assert all(node in graph.nodes for node in namespace["Migration"].dependencies)
+    # The permissions it declares are the organization's, so the command takes them.
+    out = run("Billing", "--perm", "axon_scim.view_invoices", "--org", "acme")
+    assert out == "acme: updated role 'Billing'\n"
