@@ -71,11 +71,11 @@ class Browser:
         except HTTPError as error:
             return Reply(error.code, error.headers, error.read())
 
-    def sign_in(self, path: str, username: str, password: str) -> None:
-        """Sign in through a Django login form, as a browser does (CSRF field included)."""
+    def sign_in(self, path: str, username: str, password: str, *, then: str) -> None:
+        """Sign in through a Django login form, as a browser does, and land on ``then``."""
         page = self.call("GET", path)
         found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         assert found, page.text
-        fields = {"csrfmiddlewaretoken": found.group(1), "username": username}
+        fields = {"csrfmiddlewaretoken": found.group(1), "username": username, "next": then}
         reply = self.call("POST", path, form={**fields, "password": password})
         assert reply.status == 200 and self.cookie("sessionid"), reply.text

@@ -283,7 +283,7 @@ def test_a_portal_admin_signs_in_maps_a_group_and_reads_the_audit_log(host: Host
         },
     ).json()
     portal = Browser(host.base)
-    portal.sign_in("/admin/login/", "portal-admin", PASSWORD)
+    portal.sign_in("/admin/login/", "portal-admin", PASSWORD, then="/admin/")
 
     organizations = portal.call("GET", "/api/v1/scim/organizations")
     assert organizations.status == 200, organizations.text
