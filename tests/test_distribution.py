@@ -14,6 +14,7 @@ from packaging.requirements import Requirement
 
 import axon_scim
 
+from .guide import guide_block
 from .wheel import ROOT, build_wheel
 
 RUNTIME = {"django", "djangorestframework", "django-guardian"}
@@ -103,3 +104,16 @@ def test_axon_scim_never_imports_its_optional_dependencies() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_the_readme_integration_section_is_complete_and_installable_today() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    # The same settings and URL snippets as the guide, which the fresh-host test applies.
+    assert guide_block("settings") in readme
+    assert guide_block("urls") in readme  # both includes, and include imported
+    assert "python manage.py create_scim_role" in readme
+    assert "(docs/integration.md)" in readme and "(CHANGELOG.md)" in readme
+    # Not published yet: the install line names a checkout or a built wheel.
+    assert "pip install /path/to/axon-scim-checkout" in readme
+    assert "pip install dist/axon_scim-*.whl" in readme
