@@ -56,6 +56,17 @@ class OrganizationAdapterMixin:
         request.session[SESSION_ORGANIZATION_KEY] = candidates[0].pk
         return candidates[0]
 
+    def select_session_organization(self, request: Any, organization: Organization) -> None:
+        """Make the signed-in portal session act for ``organization`` from now on.
+
+        Called by ``PUT /api/v1/scim/session-organization`` once the user is
+        known to hold ``sso:configure`` on it, inside the audited transaction:
+        if this raises, the selection is not recorded. A host that keeps its
+        current organization elsewhere overrides this together with
+        ``session_organization`` (or raises ``PermissionDenied`` to refuse).
+        """
+        request.session[SESSION_ORGANIZATION_KEY] = organization.pk
+
 
 class AccountAdapter(OrganizationAdapterMixin):
     """Default mapping: one Django account per SCIM user, named ``<org slug>:<userName>``.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ __all__ = [
     "CanConfigureSso",
     "HasScimToken",
     "HasSessionOrganization",
+    "configurable_organizations",
     "session_organization",
 ]
 
@@ -47,6 +49,23 @@ def session_organization(request: Request) -> Organization | None:
         setattr(request, _CACHE_ATTRIBUTE, get_adapter().session_organization(request))
     organization: Organization | None = getattr(request, _CACHE_ATTRIBUTE)
     return organization
+
+
+def configurable_organizations(user: Any) -> QuerySet[Organization]:
+    """The organizations on which ``user`` holds ``sso:configure``, as ``CanConfigureSso`` sees it.
+
+    Guardian's object permissions (of the user and of the user's groups); every
+    organization for an active superuser, who passes ``has_perm`` anyway. The
+    model-wide permission counts for nothing, as in the gate.
+    """
+    from guardian.shortcuts import get_objects_for_user
+
+    if not user.is_active:
+        return Organization.objects.none()
+    organizations: QuerySet[Organization] = get_objects_for_user(
+        user, CONFIGURE_SSO, Organization, accept_global_perms=False
+    )
+    return organizations
 
 
 class HasSessionOrganization(BasePermission):

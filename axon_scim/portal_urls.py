@@ -1,15 +1,27 @@
 """URLs of the portal API; include them at ``api/v1/scim/``.
 
+from django.urls import include, path
+
 path("api/v1/scim/", include("axon_scim.portal_urls")),
 """
 
 from django.urls import path
 
-from . import portal_api
+from . import portal_api, portal_organizations
 
 app_name = "axon_scim_portal"
 
 urlpatterns = [
+    path(
+        "organizations",
+        portal_organizations.OrganizationListView.as_view(),
+        name="organizations",
+    ),
+    path(
+        "session-organization",
+        portal_organizations.SessionOrganizationView.as_view(),
+        name="session-organization",
+    ),
     path("roles", portal_api.RoleListView.as_view(), name="roles"),
     path(
         "groups/role-mappings",

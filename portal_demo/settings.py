@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "guardian",
     "axon_scim",
+    # The demo itself: its seed_demo command and the record of the logins it created.
+    "portal_demo",
 ]
 
 MIDDLEWARE = [

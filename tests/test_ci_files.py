@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,63 @@ def test_make_demo_migrates_seeds_and_serves_on_the_chosen_port() -> None:
     assert "runserver 127.0.0.1:8123" in out
 
 
+def make_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the repository's Makefile with ``directory`` as the checkout."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-C", str(directory), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@needs_make
+def test_make_demo_on_a_busy_port_stops_before_installing_or_seeding(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = make_in(tmp_path, "demo", f"PORT={port}")
+
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} is in use" in result.stderr
+    assert "nothing was seeded" in result.stderr
+    # No virtualenv, no database, no install log: the check ran first.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+@needs_make
+def test_make_port_free_passes_on_a_free_port() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = make_in(ROOT, "port-free", f"PORT={port}")
+
+    assert result.returncode == 0, result.stderr
+
+
+@needs_make
+def test_a_first_make_demo_installs_the_demo_extra_quietly_and_make_test_the_dev_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+
+    demo = make_in(tmp_path, "-n", "demo").stdout
+    test = make_in(tmp_path, "-n", "test").stdout
+
+    lines = demo.splitlines()
+    assert "PORT_CHECK" in lines[0]  # the port first, then the install, then the seed
+    install = next(line for line in lines if "pip install" in line)
+    assert "--quiet -e '.[demo]' > .venv/install-demo.log 2>&1" in install
+    assert lines.index(install) < next(i for i, line in enumerate(lines) if "seed_demo" in line)
+    assert "[dev]" not in demo
+    assert "pip install -e '.[dev]'" in test
+    assert "[demo]" not in test
+    assert ".venv/.installed-dev" in test and ".venv/.installed-demo" in test
+
+
 @needs_make
 @pytest.mark.parametrize(
     ("target", "expected"),
@@ -71,6 +129,9 @@ def test_ci_run_is_an_executable_bash_script_testing_both_databases() -> None:
     assert "set -euo pipefail" in text
     assert "make -k check" in text
     assert "postgres://postgres@${PG_HOST}:${PG_PORT}/test" in text
+    assert ".venv/bin/python -m build --outdir dist ." in text
+    assert ".venv/bin/twine check --strict dist/*" in text
+    assert "env -u DATABASE_URL .venv/bin/pytest -m slow" in text
     subprocess.run(["bash", "-n", str(script)], check=True)
 
 

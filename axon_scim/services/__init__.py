@@ -11,6 +11,7 @@ One module per resource, re-exported here so callers write
 - ``groups``: groups and their memberships;
 - ``tokens``: bearer tokens;
 - ``roles``: roles, grants by hand and group-to-role mappings;
+- ``sessions``: the organization a portal session acts for;
 - ``_common``: id parsing, row locks (and the lock order), length checks,
   unique-violation conflicts, signals after commit.
 """
@@ -19,6 +20,7 @@ from ..audit import Actor
 from ._common import parse_id
 from .groups import create_group, delete_group, patch_group, replace_group
 from .roles import grant_role, revoke_role, save_role, set_group_role
+from .sessions import select_organization
 from .tokens import issue_token, revoke_token
 from .users import create_user, delete_user, patch_user, replace_user
 
@@ -38,5 +40,6 @@ __all__ = [
     "revoke_role",
     "revoke_token",
     "save_role",
+    "select_organization",
     "set_group_role",
 ]
