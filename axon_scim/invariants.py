@@ -26,13 +26,14 @@ roles
     The role assignments through groups are exactly one per (account, the
     group's role, group) for each direct user member of a mapped group whose
     user is enabled (as for ``active``); grants by hand (no group) are free.
+    An account that is no SCIM user's of the organization (a deleted
+    user's, say) holds no role through its groups.
 deleted
     A deleted user's row is gone and its account, when kept, is disabled.
     The row leaves only its ``user.deleted`` audit event; the default
     adapter keeps the account renamed ``deleted:<user id>:<old username>``,
     which is how the check finds it. (An adapter that deletes the account
     leaves nothing to check; one that renames it otherwise is not found.)
-    A kept account holds no role through this organization's groups.
 permissions
     Roles manage only the guardian object permissions on the organization
     that they granted themselves (``ManagedPermission`` rows). For every
@@ -82,9 +83,8 @@ INVARIANTS: dict[str, str] = {
     "active": "a SCIM user's account is enabled exactly when its last explicit active is true",
     "versions": "versions start at 1 and are never behind the changes the audit log records",
     "roles": "role assignments through groups are exactly the mapped groups' direct enabled "
-    "members (grants by hand aside)",
-    "deleted": "a deleted user's row is gone and its kept account is disabled and holds no "
-    "role through a group",
+    "members' (grants by hand aside)",
+    "deleted": "a deleted user's row is gone and its kept account is disabled",
     "permissions": "the guardian permissions roles manage are exactly what the assignments imply",
 }
 
@@ -126,7 +126,6 @@ def verify_state(organization: Organization, *, batch_size: int = BATCH) -> Stat
             _check_tenancy,
             _check_users,
             _check_groups,
-            _check_orphan_assignments,
             _check_deleted_users,
             _check_permissions,
         ):
@@ -327,19 +326,20 @@ def _check_group_roles(
         )
 
 
-def _check_orphan_assignments(
-    organization: Organization, _size: int, _counts: Counter[str]
-) -> Found:
+def _check_orphans(organization: Organization, accounts: list[int]) -> Found:
     """Group assignments of accounts that are no SCIM user's of this organization (any more)."""
-    orphan = (
-        RoleAssignment.objects.for_tenant(organization)
-        .filter(group__isnull=False)
-        .exclude(account__scim_user__organization=organization)
-        .values_list("account_id", "role_id", "group_id")
-        .first()
+    users = set(
+        ScimUser.objects.for_tenant(organization)
+        .filter(account_id__in=accounts)
+        .values_list("account_id", flat=True)
     )
-    if orphan is not None:
-        account, role, group = orphan
+    orphans = (
+        RoleAssignment.objects.for_tenant(organization)
+        .filter(group__isnull=False, account_id__in=[a for a in accounts if a not in users])
+        .order_by("account_id", "pk")
+        .values_list("account_id", "role_id", "group_id")
+    )
+    for account, role, group in orphans[:1]:
         yield Discrepancy(
             "roles",
             f"account {account}",
@@ -424,6 +424,7 @@ def _check_permissions(organization: Organization, size: int, counts: Counter[st
     )
     for accounts in _account_batches(organization, size):
         counts["accounts"] += len(accounts)
+        yield from _check_orphans(organization, accounts)
         held = _grouped(
             RoleAssignment.objects.for_tenant(organization)
             .filter(account_id__in=accounts)
