@@ -24,19 +24,10 @@ SLUG = "verify-bench"
 
 
 def seed(users: int) -> None:
+    """The organization, its users, accounts and groups; then their roles and audit events."""
     from django.contrib.auth import get_user_model
-    from django.contrib.contenttypes.models import ContentType
-    from guardian.models import UserObjectPermission
 
-    from axon_scim.models import (
-        AuditEvent,
-        ManagedPermission,
-        Organization,
-        RoleAssignment,
-        ScimGroup,
-        ScimMembership,
-        ScimUser,
-    )
+    from axon_scim.models import AuditEvent, Organization, ScimGroup, ScimUser
     from tests.factories import make_role
 
     org = Organization.objects.create(slug=SLUG, name="Verify bench")
@@ -74,17 +65,39 @@ def seed(users: int) -> None:
             for g in range(50)
         ]
     )
+    seed_roles(org, list(zip(rows, accounts, strict=True)), groups, permission)
+    events = [
+        AuditEvent(
+            organization=org,
+            action="user.updated",
+            resource_type="User",
+            resource_id=str(user.pk),
+            after={"active": account.is_active},  # the last explicit value
+        )
+        for user, account in zip(rows, accounts, strict=True)
+    ]
+    seed_deleted(org, users // 100, events)
+    AuditEvent.objects.bulk_create(events, batch_size=5000)
+
+
+def seed_roles(org: Any, users: list[tuple[Any, Any]], groups: list[Any], permission: Any) -> None:
+    """Memberships, and the assignments and permissions they imply (each account one role)."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import UserObjectPermission
+
+    from axon_scim.models import ManagedPermission, Organization, RoleAssignment, ScimMembership
+
     memberships, assignments, holders = [], [], set()
-    for n, user in enumerate(rows):
-        group = groups[n % 50]
+    for n, (user, account) in enumerate(users):
+        group = groups[n % len(groups)]
         memberships.append(ScimMembership(organization=org, group=group, user=user))
-        if group.role_id is not None and accounts[n].is_active:
+        if group.role_id is not None and account.is_active:
             assignments.append(
                 RoleAssignment(
-                    organization=org, account=accounts[n], role_id=group.role_id, group=group
+                    organization=org, account=account, role_id=group.role_id, group=group
                 )
             )
-            holders.add(accounts[n].pk)
+            holders.add(account.pk)
     ScimMembership.objects.bulk_create(memberships, batch_size=5000)
     RoleAssignment.objects.bulk_create(assignments, batch_size=5000)
     ManagedPermission.objects.bulk_create(
@@ -101,18 +114,6 @@ def seed(users: int) -> None:
         ],
         batch_size=5000,
     )
-    events = [
-        AuditEvent(
-            organization=org,
-            action="user.updated",
-            resource_type="User",
-            resource_id=str(user.pk),
-            after={"active": account.is_active},  # the last explicit value
-        )
-        for user, account in zip(rows, accounts, strict=True)
-    ]
-    seed_deleted(org, users // 100, events)
-    AuditEvent.objects.bulk_create(events, batch_size=5000)
 
 
 def seed_deleted(org: Any, count: int, events: list[Any]) -> None:
