@@ -10,8 +10,9 @@ counted, and the test fails naming how many rounds of ``RACE_ROUNDS``
   active:true`` and ``PATCH active:false`` at once; and DELETE races ``PATCH
   active:true`` (the group mapped in every other round). Whatever order the
   database picks, the account must end as the SCIM user says (disabled for a
-  deleted user), with the roles and permissions that follow, and a ``user.deactivated``/``user.reactivated``
-  event for each step of ``active``.
+  deleted user), with the roles and permissions that follow, and a
+  ``user.deactivated`` or ``user.reactivated`` event for each step of
+  ``active``.
 - Mappings: groups GA and GB, both mapped to one role, share 10 members.
   Clearing both mappings at once must revoke the role from all 10; clearing
   GA while mapping GB to another role must leave the 10 holding exactly the
