@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from django.db import connection
@@ -47,5 +48,5 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T | Exception]:
             return exc
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(closing_connection(lambda c=call: run(c))) for call in calls]
+        futures = [pool.submit(closing_connection(partial(run, call))) for call in calls]
         return [future.result(timeout=4 * REQUEST_TIMEOUT) for future in futures]

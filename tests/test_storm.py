@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from io import StringIO
 from typing import Any
 
@@ -334,8 +335,7 @@ def test_a_storm_of_parallel_changes_keeps_every_invariant(live_scim: LiveScim) 
     deadline = time.monotonic() + seconds
     with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
         runs = [
-            executor.submit(closing_connection(lambda client=client: client.run(deadline)))
-            for client in clients
+            executor.submit(closing_connection(partial(client.run, deadline))) for client in clients
         ]
         for run in runs:
             run.result(timeout=seconds + 120)

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from guardian.shortcuts import remove_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from axon_scim import services
 from axon_scim.audit import record_event
@@ -69,6 +69,12 @@ class State:
     carol: ScimUser
     dave_id: str
     foreign_group: ScimGroup
+
+
+def account(user: ScimUser) -> Any:
+    """The portal account of a user provisioned through SCIM, which always has one."""
+    assert user.account is not None
+    return user.account
 
 
 def add_members(scim: ScimClient, group_id: str, *user_ids: str) -> None:
@@ -144,7 +150,7 @@ def test_an_unassigned_active_follows_the_last_explicit_value(
     assert ScimUser.objects.get(pk=state.bob.pk).active is None
     assert run("acme").startswith("acme: ok")
 
-    get_user_model().objects.filter(pk=state.bob.account_id).update(is_active=True)
+    get_user_model().objects.filter(pk=account(state.bob).pk).update(is_active=True)
 
     assert broken_line("acme") == (
         f"acme: BROKEN: active: User {state.bob.pk}: SCIM active is null (unassigned; last "
@@ -182,7 +188,7 @@ def test_a_deleted_user_whose_row_remains_is_named(state: State) -> None:
 
 
 def test_a_missing_group_assignment_is_named(state: State) -> None:
-    RoleAssignment.objects.filter(account=state.alice.account, group=state.ops).delete()
+    RoleAssignment.objects.filter(account=account(state.alice), group=state.ops).delete()
 
     assert broken_line("acme") == (
         f"acme: BROKEN: roles: User {state.alice.pk}: account {state.alice.account_id} "
@@ -192,7 +198,7 @@ def test_a_missing_group_assignment_is_named(state: State) -> None:
 
 def test_an_assignment_of_a_deactivated_member_is_named(state: State) -> None:
     RoleAssignment.objects.create(
-        organization=state.org, account=state.bob.account, role=state.role, group=state.ops
+        organization=state.org, account=account(state.bob), role=state.role, group=state.ops
     )
 
     assert broken_line("acme") == (
@@ -213,7 +219,7 @@ def test_an_assignment_through_a_group_that_maps_another_role_is_named(state: St
 
 def test_an_assignment_through_a_group_of_a_non_member_is_named(state: State) -> None:
     RoleAssignment.objects.create(
-        organization=state.org, account=state.carol.account, role=state.role, group=state.misc
+        organization=state.org, account=account(state.carol), role=state.role, group=state.misc
     )
 
     assert broken_line("acme").endswith(
@@ -235,7 +241,7 @@ def test_a_group_assignment_of_a_retired_account_is_named(state: State) -> None:
 
 
 def test_a_permission_the_roles_imply_but_missing_is_named(state: State) -> None:
-    remove_perm("axon_scim.configure_sso", state.alice.account, state.org)
+    remove_perm("axon_scim.configure_sso", account(state.alice), state.org)
 
     assert broken_line("acme") == (
         f"acme: BROKEN: permissions: account {state.alice.account_id}: its roles imply "
@@ -244,7 +250,7 @@ def test_a_permission_the_roles_imply_but_missing_is_named(state: State) -> None
 
 
 def test_a_managed_permission_no_role_implies_is_named(state: State) -> None:
-    RoleAssignment.objects.filter(account=state.carol.account).delete()  # the grant by hand
+    RoleAssignment.objects.filter(account=account(state.carol)).delete()  # the grant by hand
 
     assert broken_line("acme") == (
         f"acme: BROKEN: permissions: account {state.carol.account_id}: holds "
@@ -253,12 +259,10 @@ def test_a_managed_permission_no_role_implies_is_named(state: State) -> None:
 
 
 def test_a_permission_granted_some_other_way_is_not_the_roles_to_check(state: State) -> None:
-    from guardian.shortcuts import assign_perm
-
-    assign_perm("axon_scim.configure_sso", state.bob.account, state.org)
+    assign_perm("axon_scim.configure_sso", account(state.bob), state.org)
 
     assert run("acme").startswith("acme: ok")
-    assert not ManagedPermission.objects.filter(account=state.bob.account).exists()
+    assert not ManagedPermission.objects.filter(account=account(state.bob)).exists()
 
 
 def test_a_membership_in_another_organizations_group_is_named(state: State) -> None:
