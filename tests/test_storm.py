@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -322,6 +323,16 @@ def command_problems() -> list[str]:
     return problems
 
 
+def kinds(problems: list[str]) -> list[str]:
+    """How many problems of each shape (ids and numbers blotted out), with one example each."""
+    shapes: dict[str, list[str]] = {}
+    for problem in problems:
+        shape = re.sub(r"\d+", "N", re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "ID", problem))
+        shapes.setdefault(shape[:160], []).append(problem)
+    ranked = sorted(shapes.values(), key=len, reverse=True)
+    return [f"{len(same)} x {same[0][:400]}" for same in ranked[:12]]
+
+
 @requires_postgresql
 def test_a_storm_of_parallel_changes_keeps_every_invariant(live_scim: LiveScim) -> None:
     seed = int(os.environ.get("STORM_SEED") or random.SystemRandom().randrange(10**9))
@@ -352,7 +363,7 @@ def test_a_storm_of_parallel_changes_keeps_every_invariant(live_scim: LiveScim) 
 
     total = sum(map(len, found.values()))
     assert total == 0, f"STORM_SEED={seed}\n" + "\n".join(
-        f"{len(problems)} {kind} problems" + "\n  ".join(["", *problems[:8]])
+        f"{len(problems)} {kind} problems, by kind:" + "\n  ".join(["", *kinds(problems)])
         for kind, problems in found.items()
         if problems
     )
