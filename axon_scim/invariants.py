@@ -119,7 +119,13 @@ class StateCheck:
 
 
 def verify_state(organization: Organization, *, batch_size: int = BATCH) -> StateCheck:
-    """Check every invariant of ``organization``; stop at the first discrepancy."""
+    """Check every invariant of ``organization``, ``batch_size`` rows a query; stop at the first
+    discrepancy. Example::
+
+        check = verify_state(Organization.objects.get(slug="acme"))
+        if not check.ok:
+            print(check.discrepancy)  # "active: User 3f2c...: SCIM active is false but ..."
+    """
     check = StateCheck()
     with _snapshot():
         for checker in (
