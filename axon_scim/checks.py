@@ -45,13 +45,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         "MAX_PAGE_SIZE",
         "MAX_REQUEST_BYTES",
         "MAX_PATCH_OPERATIONS",
+        "MAX_PATCH_COST",
+        "MAX_FILTER_TERMS",
+        "MAX_FILTER_SUBQUERIES",
         "MAX_VALUES_PER_ATTRIBUTE",
+        "RETRY_AFTER",
     ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(
                 Error(f"AXON_SCIM[{name!r}] must be a positive integer.", id="axon_scim.E006")
             )
+    timeout = user.get("STATEMENT_TIMEOUT", DEFAULTS["STATEMENT_TIMEOUT"])
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+    ):
+        errors.append(
+            Error(
+                "AXON_SCIM['STATEMENT_TIMEOUT'] must be a positive number of seconds, or None.",
+                id="axon_scim.E008",
+            )
+        )
     try:
         from .conf import scim_settings
 

@@ -154,6 +154,20 @@ class UnsupportedMediaTypeError(ScimError):
     default_detail = "Send application/scim+json or application/json."
 
 
+class ServiceUnavailableError(ScimError):
+    """The server cannot answer now (a statement timeout, a lost database connection): retry (503).
+
+    ``retry_after`` is the number of seconds the ``Retry-After`` header asks the client to wait.
+    """
+
+    status = 503
+    default_detail = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class InternalError(ScimError):
     """An unexpected failure; the detail never reveals internals (500)."""
 

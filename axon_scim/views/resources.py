@@ -21,7 +21,6 @@ from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.documents import normalize_document
 from ..protocol.etag import if_none_match_hits, make_etag
-from ..protocol.filter import parse_filter
 from ..protocol.listing import ListQuery, list_response
 from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
@@ -84,7 +83,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
         rows = self.get_queryset()
         if query.filter:
             condition = compile_filter(
-                parse_filter(query.filter),
+                self.parse_filter(query.filter, self.resource),
                 self.resource,
                 unknown_is_unassigned=unknown_is_unassigned,
             )
@@ -275,7 +274,10 @@ class UserDetailView(UserResourceView):
 
     def patch(self, request: Request, pk: str) -> Response:
         operations = parse_patch_request(
-            self.body(), USER_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+            self.body(),
+            USER_RESOURCE,
+            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
+            max_cost=scim_settings.MAX_PATCH_COST,
         )
         user = services.patch_user(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
@@ -315,7 +317,10 @@ class GroupDetailView(GroupResourceView):
 
     def patch(self, request: Request, pk: str) -> HttpResponseBase:
         operations = parse_patch_request(
-            self.body(), GROUP_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+            self.body(),
+            GROUP_RESOURCE,
+            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
+            max_cost=scim_settings.MAX_PATCH_COST,
         )
         group = services.patch_group(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
