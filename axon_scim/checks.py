@@ -46,6 +46,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         "MAX_REQUEST_BYTES",
         "MAX_PATCH_OPERATIONS",
         "MAX_PATCH_COST",
+        "MAX_MEMBERS_PER_WRITE",
         "MAX_FILTER_TERMS",
         "MAX_FILTER_SUBQUERIES",
         "MAX_VALUES_PER_ATTRIBUTE",
