@@ -6,7 +6,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 from .conf import DEFAULTS
 
@@ -40,18 +40,34 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="axon_scim.E005",
             )
         )
-    for name in (
-        "DEFAULT_PAGE_SIZE",
-        "MAX_PAGE_SIZE",
-        "MAX_REQUEST_BYTES",
-        "MAX_PATCH_OPERATIONS",
-        "MAX_PATCH_COST",
-        "MAX_MEMBERS_PER_WRITE",
-        "MAX_FILTER_TERMS",
-        "MAX_FILTER_SUBQUERIES",
-        "MAX_VALUES_PER_ATTRIBUTE",
-        "RETRY_AFTER",
-    ):
+    errors += _limit_errors(user)
+    try:
+        from .conf import scim_settings
+
+        scim_settings.ADAPTER  # noqa: B018  (imports the adapter class)
+    except ImportError as exc:
+        errors.append(Error(f"AXON_SCIM['ADAPTER'] cannot be imported: {exc}", id="axon_scim.E007"))
+    return errors
+
+
+POSITIVE_INTEGERS = (
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_REQUEST_BYTES",
+    "MAX_PATCH_OPERATIONS",
+    "MAX_PATCH_COST",
+    "MAX_MEMBERS_PER_WRITE",
+    "MAX_FILTER_TERMS",
+    "MAX_FILTER_SUBQUERIES",
+    "MAX_VALUES_PER_ATTRIBUTE",
+    "RETRY_AFTER",
+)
+
+
+def _limit_errors(user: dict[str, Any]) -> list[Error]:
+    """The limits: positive integers, and a statement timeout in seconds (or None)."""
+    errors = []
+    for name in POSITIVE_INTEGERS:
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(
@@ -67,10 +83,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="axon_scim.E008",
             )
         )
-    try:
-        from .conf import scim_settings
-
-        scim_settings.ADAPTER  # noqa: B018  (imports the adapter class)
-    except ImportError as exc:
-        errors.append(Error(f"AXON_SCIM['ADAPTER'] cannot be imported: {exc}", id="axon_scim.E007"))
     return errors
+
+
+@register()
+def check_connection_health(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Persistent connections without CONN_HEALTH_CHECKS fail a request after a database restart."""
+    found = []
+    for alias, database in settings.DATABASES.items():
+        if database.get("CONN_MAX_AGE") and not database.get("CONN_HEALTH_CHECKS"):
+            found.append(
+                Warning(
+                    f"DATABASES[{alias!r}] keeps connections (CONN_MAX_AGE) without"
+                    " CONN_HEALTH_CHECKS: after a database restart, the first SCIM request"
+                    " on each kept connection answers 503.",
+                    hint=f"Set DATABASES[{alias!r}]['CONN_HEALTH_CHECKS'] = True.",
+                    id="axon_scim.W001",
+                )
+            )
+    return found

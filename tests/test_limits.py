@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import checks
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from axon_scim.checks import check_connection_health
 from axon_scim.models import AuditEvent, ScimGroup, ScimMembership, ScimUser
 from axon_scim.protocol import constants as c
 from axon_scim.views import UserResourceView
@@ -211,6 +213,17 @@ def test_limit_settings_are_checked(
     settings.AXON_SCIM = value
     found = [m.id for m in checks.run_checks() if (m.id or "").startswith("axon_scim.")]
     assert found == expected
+
+
+def test_kept_connections_without_health_checks_are_warned_about(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database = django_settings.DATABASES["default"]
+    monkeypatch.setitem(database, "CONN_MAX_AGE", 60)
+    monkeypatch.setitem(database, "CONN_HEALTH_CHECKS", False)
+    assert [w.id for w in check_connection_health()] == ["axon_scim.W001"]
+    monkeypatch.setitem(database, "CONN_HEALTH_CHECKS", True)
+    assert check_connection_health() == []
 
 
 # --- statement_timeout (PostgreSQL) ---------------------------------------------------------
