@@ -103,6 +103,38 @@ def test_repeated_member_operations_cost_what_one_does(
 
 
 @pytest.mark.django_db
+def test_the_patches_of_finding_4_are_refused_at_once(scim: ScimClient, org: Any) -> None:
+    """Issue 7, finding 4: both ran past gunicorn's 30 s; now each is 400 tooMany, unparsed."""
+    crowd = [ScimUserFactory(organization=org) for _ in range(80)]
+    group = ScimGroupFactory(organization=org)
+    user_id = provision(scim, "bjensen@example.com", emails=[{"value": "b@x"}])
+    before = snapshot()
+    adds = [{"op": "add", "path": "members", "value": members(crowd)}] * 1000
+    assert_error(scim.patch(f"Groups/{group.pk}", patch_body(*adds)), 400, "tooMany")
+    three_kb = " or ".join(f'value eq "nomatch{i:04d}@example.com"' for i in range(78))
+    removals = [{"op": "remove", "path": f"emails[{three_kb}]"}] * 1000
+    assert_error(scim.patch(f"Users/{user_id}", patch_body(*removals)), 400, "tooMany")
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_with_the_cost_raised_the_80_member_patch_collapses(
+    scim: ScimClient, org: Any, settings: Any
+) -> None:
+    settings.AXON_SCIM = {"MAX_PATCH_COST": 80_000}
+    crowd = [ScimUserFactory(organization=org) for _ in range(80)]
+    once, repeated = ScimGroupFactory(organization=org), ScimGroupFactory(organization=org)
+    add = {"op": "add", "path": "members", "value": members(crowd)}
+    assert scim.get(f"Groups/{once.pk}").status_code == 200  # the token's first use
+    with CaptureQueriesContext(connection) as single:
+        assert scim.patch(f"Groups/{once.pk}", patch_body(add)).status_code == 200
+    with CaptureQueriesContext(connection) as thousand:
+        assert scim.patch(f"Groups/{repeated.pk}", patch_body(*[add] * 1000)).status_code == 200
+    assert len(thousand) == len(single)
+    assert repeated.memberships.count() == 80
+
+
+@pytest.mark.django_db
 def test_an_unknown_member_is_refused_even_when_a_later_operation_drops_it(
     scim: ScimClient, org: Any, people: list[ScimUser]
 ) -> None:
