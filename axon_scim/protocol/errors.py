@@ -84,7 +84,7 @@ class MutabilityError(BadRequestError):
 
 
 class TooManyError(BadRequestError):
-    """The query would return more results than the server will answer (400 tooMany)."""
+    """The request asks for more results or work than the server will give (400 tooMany)."""
 
     scim_type = c.SCIM_TYPE_TOO_MANY
     default_detail = "Too many results; narrow the filter."

@@ -53,7 +53,7 @@ def _database_unavailable(exc: OperationalError | InterfaceError) -> errors.Serv
     detail = (
         "The request took longer than this server allows and was rolled back; retry later."
         if sqlstate == QUERY_CANCELED
-        else "The database is unavailable; the request was rolled back. Retry later."
+        else "The database could not complete the request; it was rolled back. Retry later."
     )
     return errors.ServiceUnavailableError(detail, retry_after=scim_settings.RETRY_AFTER)
 

@@ -82,7 +82,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
         """One page of resources and the total, in a fixed number of queries.
 
         A caller that has counted the matches already passes ``total``, so the
-        filter is not run a third time.
+        filter does not run again to count them.
         """
         rows = self.get_queryset()
         if query.filter:

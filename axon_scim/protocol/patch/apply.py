@@ -89,9 +89,9 @@ def _apply_operation(
 
     had = len(_list_at(container, attr.name))
     _apply_to(container, operation, target)
-    if max_values is not None and len(_list_at(container, attr.name)) > max(had, max_values):
-        count = len(_list_at(container, attr.name))
-        raise InvalidValueError(f'"{attr.name}" has {count} values; at most {max_values} are kept.')
+    has = len(_list_at(container, attr.name))
+    if max_values is not None and has > max(had, max_values):
+        raise InvalidValueError(f'"{attr.name}" has {has} values; at most {max_values} are kept.')
     if attr.required and _is_empty(container.get(attr.name)):
         raise InvalidValueError(f"'{target.label}' is required and cannot be removed.")
     if extension:

@@ -51,9 +51,10 @@ class PatchMeter:
 
     Example::
 
-        meter = PatchMeter(10_000)
+        meter = PatchMeter(2_500)
         for index, raw in enumerate(raw_operations):
-            meter.charge(index, parsed := parse_one(raw))
+            parsed = parse_one(raw)
+            meter.charge(index, parsed)  # 400 tooMany once the total passes 2,500
     """
 
     def __init__(self, limit: int | None) -> None:
