@@ -43,18 +43,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="axon_scim.E005",
             )
         )
-    for name in (
-        "DEFAULT_PAGE_SIZE",
-        "MAX_PAGE_SIZE",
-        "MAX_REQUEST_BYTES",
-        "MAX_PATCH_OPERATIONS",
-        "MAX_VALUES_PER_ATTRIBUTE",
-    ):
-        value = user.get(name, DEFAULTS[name])
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            errors.append(
-                Error(f"AXON_SCIM[{name!r}] must be a positive integer.", id="axon_scim.E006")
-            )
+    errors += _limit_errors(user)
     try:
         from .conf import scim_settings
 
@@ -95,6 +84,42 @@ def check_rate_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return errors
 
 
+POSITIVE_INTEGERS = (
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_REQUEST_BYTES",
+    "MAX_PATCH_OPERATIONS",
+    "MAX_PATCH_COST",
+    "MAX_MEMBERS_PER_WRITE",
+    "MAX_FILTER_TERMS",
+    "MAX_FILTER_SUBQUERIES",
+    "MAX_VALUES_PER_ATTRIBUTE",
+    "RETRY_AFTER",
+)
+
+
+def _limit_errors(user: dict[str, Any]) -> list[Error]:
+    """The limits: positive integers, and a statement timeout in seconds (or None)."""
+    errors = []
+    for name in POSITIVE_INTEGERS:
+        value = user.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(
+                Error(f"AXON_SCIM[{name!r}] must be a positive integer.", id="axon_scim.E006")
+            )
+    timeout = user.get("STATEMENT_TIMEOUT", DEFAULTS["STATEMENT_TIMEOUT"])
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+    ):
+        errors.append(
+            Error(
+                "AXON_SCIM['STATEMENT_TIMEOUT'] must be a positive number of seconds, or None.",
+                id="axon_scim.E010",
+            )
+        )
+    return errors
+
+
 @register()
 def check_adapter_fields(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """The default adapter's account fields exist on ``AUTH_USER_MODEL``."""
@@ -117,3 +142,21 @@ def check_adapter_fields(app_configs: Any = None, **kwargs: Any) -> list[Warning
             id="axon_scim.W001",
         )
     ]
+
+
+@register()
+def check_connection_health(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Persistent connections without CONN_HEALTH_CHECKS fail a request after a database restart."""
+    found = []
+    for alias, database in settings.DATABASES.items():
+        if database.get("CONN_MAX_AGE") and not database.get("CONN_HEALTH_CHECKS"):
+            found.append(
+                Warning(
+                    f"DATABASES[{alias!r}] keeps connections (CONN_MAX_AGE) without"
+                    " CONN_HEALTH_CHECKS: after a database restart, the first SCIM request"
+                    " on each kept connection answers 503.",
+                    hint=f"Set DATABASES[{alias!r}]['CONN_HEALTH_CHECKS'] = True.",
+                    id="axon_scim.W002",
+                )
+            )
+    return found

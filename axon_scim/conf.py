@@ -21,6 +21,25 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 4 * 1024 * 1024,
     # Most operations one PATCH request may carry.
     "MAX_PATCH_OPERATIONS": 1000,
+    # The most work one PATCH request may ask for: the sum, over its operations, of
+    # max(1, values) x max(1, terms of the path's value filter). Over it: 400 tooMany.
+    # 2,500 member values take about 2.5 s on a 2-core machine with a mapped group.
+    "MAX_PATCH_COST": 2_500,
+    # Most members a POST or PUT of a Group may list (add more with PATCH). Over it:
+    # 400 tooMany.
+    "MAX_MEMBERS_PER_WRITE": 2_500,
+    # Most attribute comparisons in one filter (inside brackets too). Over it: 400 tooMany.
+    "MAX_FILTER_TERMS": 100,
+    # Most comparisons on multi-valued attributes in one filter (``emails[...]`` counts
+    # once): each is a subquery, and the database's planning time grows steeply with
+    # their number. Over it: 400 tooMany.
+    "MAX_FILTER_SUBQUERIES": 10,
+    # PostgreSQL only: seconds any one SQL statement of a SCIM request may run
+    # (``statement_timeout``); None turns it off. When it fires the request is
+    # rolled back and answers 503 with Retry-After. SQLite has no such setting.
+    "STATEMENT_TIMEOUT": 10,
+    # Seconds a 503 (statement timeout, lost database connection) asks the client to wait.
+    "RETRY_AFTER": 5,
     # Most values of one multi-valued User attribute (emails, phoneNumbers ...).
     # Group members are rows of their own and have no such limit.
     "MAX_VALUES_PER_ATTRIBUTE": 100,

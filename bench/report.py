@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.config import Sizes
+from bench.limits import markdown as heaviest_markdown
+from bench.limits import target as heaviest_target
 
 IMPLEMENTATIONS = ("ours", "django_scim2", "floor")
 CORE_KEYS = ("rps", "p50_ms", "p99_ms", "queries", "rss_mb")
@@ -69,6 +71,17 @@ REMEDIES: dict[str, str] = {
     "three for the audit chain; value rows and the account are written only when they "
     "change. The rest is Python: normalizing and applying the PATCH and rendering the "
     "before/after snapshots for the audit event.",
+    "L1..L12": "Two shapes stay over 5 s, and both grow with the organization, not "
+    "the request: (1) a filter that or-s a multi-valued comparison (L9, L10): its "
+    "COUNT(*) builds a hashed subplan on the correlated (organization_id, user_id) "
+    "EXISTS, 0.7-1.3 s per 10,000 users; the same condition as an uncorrelated "
+    "pk IN (SELECT user_id ... WHERE organization_id = <the tenant>) counts in 25 ms, "
+    "so the compiler needs the tenant's id. (2) member changes on a mapped group that "
+    "the state makes large (L6, every member leaving): one role assignment, two "
+    "permission rows and one sealed audit event per account; set-based role sync "
+    "(INSERT ... SELECT) and one audit event per change listing the accounts would "
+    "make it one statement per table. The statement timeout answers 503 where a "
+    "single statement runs past it.",
     "S9: a full sync": "Each page costs what an S3 page costs at 10x the size, and "
     "OFFSET grows with the page. Cursor pagination (RFC 9865) would seek instead of "
     "skipping, and skip the count.",
@@ -93,8 +106,9 @@ def build(
     *,
     seconds: float,
     seeding: dict[str, Any],
+    limits: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document of one run."""
+    """The results document of one run; ``limits`` is what ``bench.limits.run`` measured."""
     doc: dict[str, Any] = {
         "machine": machine,
         "mode": size.mode,
@@ -123,6 +137,9 @@ def build(
         )
         doc["details"][key] = details
     doc["targets"] = targets(doc, size)
+    if limits:
+        doc["limits"] = limits
+        doc["targets"].append(heaviest_target(limits))
     doc["run"] = {
         "sizes": size.as_dict(),
         "seconds": round(seconds, 1),
@@ -295,7 +312,9 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     if notes:
         lines += ["Implementations left out of a scenario:", "", *notes, ""]
-    lines += ["## Targets (issue 4)", "", "| target | measured | met |", "|---|---|---|"]
+    if doc.get("limits"):
+        lines += heaviest_markdown(doc["limits"])
+    lines += ["## Targets (issues 4 and 7)", "", "| target | measured | met |", "|---|---|---|"]
     for target in doc["targets"]:
         met = {True: "yes", False: f"**no**: {target['gap']}", None: "-"}[target["met"]]
         lines.append(f"| {target['target']} | {target['measured']} | {met} |")

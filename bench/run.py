@@ -1,6 +1,6 @@
 """Orchestrates a benchmark run: seed, serve, drive, report.
 
-    python -m bench.run [--full] [--only S1,S3] [--skip-djscim2]
+    python -m bench.run [--full] [--only S1,S3,L] [--skip-djscim2]
 
 1. seeds (or reuses) the bench databases, one process per implementation;
 2. starts two gunicorn servers with 2 sync workers each on free 127.0.0.1
@@ -8,7 +8,8 @@
 3. for each scenario, checks one response of each implementation, then runs
    the load generator (a separate process) against each in turn, resetting
    and reading the workers' peak RSS around it;
-4. prints the Markdown table and writes bench/results/latest.md and .json.
+4. times the heaviest requests inside the limits alone (``limits``, "L");
+5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import data, report
+from bench import data, limits, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 
@@ -390,7 +391,7 @@ def machine(load_at_start: tuple[float, float, float], commit: str) -> dict[str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="100,000 users per organization")
-    parser.add_argument("--only", default="", help="comma-separated scenarios, e.g. S1,S3")
+    parser.add_argument("--only", default="", help="comma-separated scenarios, e.g. S1,S3,L")
     parser.add_argument("--skip-djscim2", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print, do not write results")
     parser.add_argument("--output", default="latest", help="results file stem in bench/results")
@@ -460,6 +461,10 @@ def main() -> int:
                         runnable.append(target)
                 live = {name: srv for name, srv in server_of.items() if srv is not None}
                 results[scenario.key].update(drive(scenario, runnable, live, size, workdir))
+            heaviest = None
+            if not only or "L" in only:
+                say("== L1..L12: the heaviest requests inside the limits, one at a time")
+                heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
         finally:
             for server in servers:
                 server.stop()
@@ -471,6 +476,7 @@ def main() -> int:
         by_key,
         seconds=time.monotonic() - started,
         seeding={"ours": ours_fixtures, "django_scim2": djscim2_fixtures},
+        limits=heaviest,
     )
     markdown = report.markdown(document)
     print(markdown)

@@ -298,7 +298,27 @@ def prepare_ours() -> dict[str, Any]:
         log(f"removed {removed:,} rows left by an earlier run's S4")
     orgs = {org.slug: org for org in Organization.objects.filter(slug__in=ORG_SLUGS)}
     _, secret = issue_token(orgs[ORG_SLUGS[0]], label="bench")
+    map_limits_group(orgs[ORG_SLUGS[0]])
     return {"token": secret, "org_ids": {slug: orgs[slug].pk for slug in ORG_SLUGS}}
+
+
+def map_limits_group(organization: Any) -> None:
+    """Map ``bench.limits.MAPPED_GROUP`` to a role, once, so its member changes sync roles."""
+    from django.contrib.auth.models import Permission
+
+    from axon_scim.audit import SYSTEM
+    from axon_scim.models import Role
+    from axon_scim.services import save_role, set_group_role
+    from bench.limits import MAPPED_GROUP, ROLE_NAME
+
+    role = Role.objects.filter(organization=organization, name=ROLE_NAME).first()
+    if role is None:
+        permissions = Permission.objects.filter(
+            content_type__app_label="axon_scim", codename="configure_sso"
+        )
+        role = save_role(organization, SYSTEM, None, name=ROLE_NAME, permissions=permissions)
+    # A no-op when the group is mapped already.
+    set_group_role(organization, SYSTEM, data.group_uuid(organization.slug, MAPPED_GROUP), role.pk)
 
 
 # --- django-scim2 -----------------------------------------------------------------

@@ -58,10 +58,14 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "portal_demo.wsgi.application"
 
+# CONN_HEALTH_CHECKS: a persistent connection (DATABASE_CONN_MAX_AGE > 0) that a
+# database restart has killed is replaced before the next request uses it, instead
+# of failing that request; the app recovers without a restart of its own.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'demo.sqlite3'}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

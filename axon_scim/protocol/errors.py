@@ -17,6 +17,8 @@ class ScimError(Exception):
     status: int = 400
     scim_type: str | None = None
     default_detail = "The request could not be processed."
+    # Seconds a client should wait before retrying (the Retry-After header), when that helps.
+    retry_after: int | None = None
 
     def __init__(self, detail: str | None = None, *, scim_type: str | None = None) -> None:
         self.detail = detail or self.default_detail
@@ -84,7 +86,7 @@ class MutabilityError(BadRequestError):
 
 
 class TooManyError(BadRequestError):
-    """The query would return more results than the server will answer (400 tooMany)."""
+    """The request asks for more results or work than the server will give (400 tooMany)."""
 
     scim_type = c.SCIM_TYPE_TOO_MANY
     default_detail = "Too many results; narrow the filter."
@@ -164,7 +166,20 @@ class TooManyRequestsError(ScimError):
         if detail is None and retry_after is not None:
             detail = f"Too many requests; retry after {retry_after} seconds."
         super().__init__(detail)
-        # Seconds until the client may retry: the Retry-After header, which IdPs honour.
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ScimError):
+    """The server cannot answer now (a statement timeout, a lost database connection): retry (503).
+
+    ``retry_after`` is the number of seconds the ``Retry-After`` header asks the client to wait.
+    """
+
+    status = 503
+    default_detail = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(detail)
         self.retry_after = retry_after
 
 

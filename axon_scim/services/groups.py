@@ -22,7 +22,13 @@ from ..audit import Actor, audited, record_event
 from ..models import Organization, ScimGroup, ScimMembership, ScimUser
 from ..protocol.errors import InvalidValueError
 from ..protocol.etag import check_if_match, make_etag
-from ..protocol.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
+from ..protocol.patch import (
+    MemberChange,
+    PatchOperation,
+    apply_patch,
+    collapse_member_changes,
+    split_member_operations,
+)
 from ..protocol.schemas import GROUP_RESOURCE
 from ..rendering import GroupRenderer
 from ._common import (
@@ -331,6 +337,7 @@ def patch_group(
 ) -> ScimGroup:
     """Apply PATCH operations to a group; member changes are set operations on rows."""
     attribute_ops, member_changes = split_member_operations(operations)
+    member_changes = collapse_member_changes(member_changes)  # the same effect, a few set ops
     try:
         with audited(organization):
             group = lock_group(organization, group_id)

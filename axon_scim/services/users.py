@@ -187,7 +187,8 @@ def patch_user(
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
         current = UserRenderer("").render(user, context)
-        return apply_patch(current, operations, USER_RESOURCE)
+        limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
+        return apply_patch(current, operations, USER_RESOURCE, max_values=limit)
 
     return _update_user(organization, actor, user_id, if_match, patched, patched=True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request
@@ -25,9 +25,11 @@ from ..conf import scim_settings
 from ..models import Organization, ScimToken
 from ..permissions import HasScimToken
 from ..protocol import errors
+from ..protocol.filter import Filter, FilterLimits, check_filter_cost, parse_filter
 from ..protocol.listing import ListQuery
 from ..protocol.schemas import ResourceType
 from ..throttling import ScimTokenRateThrottle
+from ..timeouts import reset_statement_timeout, set_statement_timeout
 from .errors import scim_exception_handler
 from .negotiation import ScimContentNegotiation
 from .parsers import ScimParser
@@ -51,9 +53,18 @@ class ScimView(APIView):
     # filter backends; set all the same, so that no host default can reach a subclass.
     pagination_class = None
     filter_backends: tuple[()] = ()
+    # Endpoints that answer without the database (discovery) skip the statement timeout.
+    uses_database = True
+    timed_aliases: list[str] = []
 
     def get_exception_handler(self) -> Callable[..., Response]:
         return scim_exception_handler
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            reset_statement_timeout(self.timed_aliases)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # 413 before anything reads the body (RFC 7644 section 3.12).
@@ -62,6 +73,9 @@ class ScimView(APIView):
             raise errors.PayloadTooLargeError(
                 f"The request body exceeds {scim_settings.MAX_REQUEST_BYTES} bytes."
             )
+        if self.uses_database:
+            # Before authentication, so that the token lookup is bounded too (see timeouts).
+            self.timed_aliases = set_statement_timeout(scim_settings.STATEMENT_TIMEOUT)
         super().initial(request, *args, **kwargs)
 
     def http_method_not_allowed(
@@ -88,6 +102,16 @@ class ScimView(APIView):
                 raise errors.UnsupportedMediaTypeError()
             raise errors.InvalidSyntaxError("The request body is empty.")
         return data
+
+    def parse_filter(self, text: str, resource: ResourceType | None) -> Filter:
+        """``text`` parsed; 400 ``tooMany`` past the filter limits of the settings."""
+        limits = FilterLimits(
+            max_terms=scim_settings.MAX_FILTER_TERMS,
+            max_subqueries=scim_settings.MAX_FILTER_SUBQUERIES,
+        )
+        expr = parse_filter(text)
+        check_filter_cost(expr, limits, resource)
+        return expr
 
     def list_query(self, resource: ResourceType | None, body: Any = None) -> ListQuery:
         """The list parameters: of a SearchRequest ``body`` if given, else of the query string."""

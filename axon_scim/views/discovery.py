@@ -36,6 +36,7 @@ class DiscoveryView(ScimView):
 
     authentication_classes = []
     permission_classes = []
+    uses_database = False
 
 
 class ServiceProviderConfigView(DiscoveryView):

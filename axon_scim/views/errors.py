@@ -1,13 +1,23 @@
-"""The exception handler of the SCIM views: every failure as an RFC 7644 error body."""
+"""The exception handler of the SCIM views: every failure as an RFC 7644 error body.
+
+A database that cannot answer now (a statement cancelled by the statement
+timeout, a connection killed or lost in a restart, a deadlock) is a 503 with
+``Retry-After``: the request's transaction has rolled back, and the same
+request may succeed when retried. Anything else unexpected is a 500 whose
+body reveals nothing; the details go to the log.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
+from ..conf import scim_settings
 from ..protocol import errors
 
 __all__ = ["scim_exception_handler"]
@@ -19,14 +29,35 @@ logger = logging.getLogger("axon_scim.views")
 def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Turn every exception into an RFC 7644 section 3.12 error body; 500s reveal nothing."""
     error = _as_scim_error(exc)
-    if error.status >= 500:
+    if isinstance(error, errors.ServiceUnavailableError):
+        logger.warning("SCIM request failed: the database cannot answer now", exc_info=exc)
+    elif error.status >= 500:
         logger.exception("SCIM request failed", exc_info=exc)
+    # A host with ATOMIC_REQUESTS: its request transaction must not commit either. A 429
+    # is refused before any work, and its transaction holds only the throttle's audit event.
+    if not isinstance(error, errors.TooManyRequestsError):
+        set_rollback()
     response = Response(error.to_body(), status=error.status)
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
-    if isinstance(error, errors.TooManyRequestsError) and error.retry_after is not None:
+    if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response
+
+
+# SQLSTATE of a statement cancelled by statement_timeout (or by a cancel request).
+QUERY_CANCELED = "57014"
+
+
+def _database_unavailable(exc: OperationalError | InterfaceError) -> errors.ServiceUnavailableError:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    detail = (
+        "The request took longer than this server allows and was rolled back; retry later."
+        if sqlstate == QUERY_CANCELED
+        else "The database could not complete the request; it was rolled back. Retry later."
+    )
+    return errors.ServiceUnavailableError(detail, retry_after=scim_settings.RETRY_AFTER)
 
 
 def _as_scim_error(exc: Exception) -> errors.ScimError:
@@ -49,4 +80,6 @@ def _as_scim_error(exc: Exception) -> errors.ScimError:
     if isinstance(exc, drf.Throttled):
         # DRF sets ``wait`` (whole seconds) from the throttles; the stubs omit it.
         return errors.TooManyRequestsError(retry_after=getattr(exc, "wait", None))
+    if isinstance(exc, OperationalError | InterfaceError):
+        return _database_unavailable(exc)
     return errors.InternalError()

@@ -21,7 +21,6 @@ from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.documents import normalize_document
 from ..protocol.etag import if_none_match_hits, make_etag
-from ..protocol.filter import parse_filter
 from ..protocol.listing import ListQuery, list_response
 from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
@@ -78,13 +77,17 @@ class ResourceView(ScimView, Generic[ResourceT]):
         return found
 
     def search(
-        self, query: ListQuery, *, unknown_is_unassigned: bool = False
+        self, query: ListQuery, *, unknown_is_unassigned: bool = False, total: int | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of resources and the total, in a fixed number of queries."""
+        """One page of resources and the total, in a fixed number of queries.
+
+        A caller that has counted the matches already passes ``total``, so the
+        filter does not run again to count them.
+        """
         rows = self.get_queryset()
         if query.filter:
             condition = compile_filter(
-                parse_filter(query.filter),
+                self.parse_filter(query.filter, self.resource),
                 self.resource,
                 unknown_is_unassigned=unknown_is_unassigned,
             )
@@ -104,7 +107,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
         # A short page that is not past the end tells the total without a count.
         if len(page) < query.count and (page or offset == 0):
             total = offset + len(page)
-        else:
+        elif total is None:
             total = rows.count()
         return self.render_page(page, query), total
 
@@ -194,6 +197,21 @@ class GroupResourceView(ResourceView[ScimGroup]):
         """Groups of the token's organization: the one place SCIM group reads are scoped."""
         return ScimGroup.objects.for_tenant(self.organization)
 
+    def group_document(self) -> dict[str, Any]:
+        """The request's Group (POST, PUT); 400 ``tooMany`` past ``MAX_MEMBERS_PER_WRITE`` members.
+
+        Each member a write names is looked up, linked and possibly given its
+        role; more than that many would outlast any sensible request time.
+        """
+        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
+        count, limit = len(doc.get("members") or ()), scim_settings.MAX_MEMBERS_PER_WRITE
+        if count > limit:
+            raise errors.TooManyError(
+                f"The group lists {count} members; this server takes at most {limit} in one"
+                " POST or PUT. Add the others with PATCH requests."
+            )
+        return doc
+
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
         renderer = GroupRenderer(self.base_url())
@@ -275,7 +293,10 @@ class UserDetailView(UserResourceView):
 
     def patch(self, request: Request, pk: str) -> Response:
         operations = parse_patch_request(
-            self.body(), USER_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+            self.body(),
+            USER_RESOURCE,
+            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
+            max_cost=scim_settings.MAX_PATCH_COST,
         )
         user = services.patch_user(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
@@ -294,8 +315,7 @@ class GroupListView(GroupResourceView):
         return self.list_response(self.list_query(GROUP_RESOURCE))
 
     def post(self, request: Request) -> HttpResponseBase:
-        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
-        group = services.create_group(self.organization, self.actor(), doc)
+        group = services.create_group(self.organization, self.actor(), self.group_document())
         return self.object_response(group, status=201, location=True)
 
 
@@ -307,15 +327,17 @@ class GroupDetailView(GroupResourceView):
         return self.not_modified(group.version) or self.object_response(group)
 
     def put(self, request: Request, pk: str) -> HttpResponseBase:
-        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
         group = services.replace_group(
-            self.organization, self.actor(), pk, doc, if_match=self.if_match
+            self.organization, self.actor(), pk, self.group_document(), if_match=self.if_match
         )
         return self.object_response(group)
 
     def patch(self, request: Request, pk: str) -> HttpResponseBase:
         operations = parse_patch_request(
-            self.body(), GROUP_RESOURCE, max_operations=scim_settings.MAX_PATCH_OPERATIONS
+            self.body(),
+            GROUP_RESOURCE,
+            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
+            max_cost=scim_settings.MAX_PATCH_COST,
         )
         group = services.patch_group(
             self.organization, self.actor(), pk, operations, if_match=self.if_match

@@ -53,7 +53,7 @@ class RootSearchView(ScimView):
             count = view.search(replace(typed, start_index=1, count=0), **options)[1]
             if remaining and offset < count:
                 page_query = replace(typed, start_index=offset + 1, count=remaining)
-                page, _ = view.search(page_query, **options)
+                page, _ = view.search(page_query, total=count, **options)
                 docs.extend(page)
                 remaining -= len(page)
             offset = max(0, offset - count)

@@ -18,6 +18,9 @@ The seam (every name below is public; nothing else is):
   ``as_boolean``, ``parse_datetime``); its docstring lists the decisions
   the RFC leaves open.
 - ``evaluate``: ``matches(expr, item, attribute=None, *, resource=None) -> bool``.
+- ``budget``: ``filter_cost(expr, resource=None) -> FilterCost`` (terms and
+  subqueries) and ``check_filter_cost(expr, limits, resource=None)``, which
+  raises TooManyError (400 tooMany) past the caller's ``FilterLimits``.
 
 The tree is plain data. Attribute names keep the case they were written in;
 resolving them against a schema (and rejecting unknown ones) is the job of
@@ -25,6 +28,7 @@ whoever consumes the tree, with the schema in hand: ``resolve`` does it for
 them.
 """
 
+from .budget import FilterCost, FilterLimits, check_filter_cost, filter_cost
 from .evaluate import matches
 from .nodes import (
     COMPARE_OPS,
@@ -68,6 +72,8 @@ __all__ = [
     "CompValue",
     "Compare",
     "Filter",
+    "FilterCost",
+    "FilterLimits",
     "Not",
     "Or",
     "PatchPath",
@@ -75,6 +81,8 @@ __all__ = [
     "ValuePath",
     "as_boolean",
     "check_comparison",
+    "check_filter_cost",
+    "filter_cost",
     "format_path",
     "is_null_test",
     "matches",

@@ -12,7 +12,8 @@ Three steps, all on plain data:
    its own), and ``null`` values.
 2. ``split_member_operations`` takes the Group ``members`` operations out as
    ``MemberChange`` set operations, so the server never loads a group's
-   members (a group can have 100,000 of them).
+   members (a group can have 100,000 of them); ``collapse_member_changes``
+   reduces any number of them to the few set operations with the same effect.
 3. ``apply_patch`` applies the remaining operations, in order, to a copy of
    the resource document; an error in any operation leaves the input intact.
 
@@ -25,8 +26,9 @@ Decisions where the RFC is silent:
   ``""`` or ``{"value": ""}``) is a ``remove`` of that attribute.
 - ``add``/``replace`` without a ``value`` member: 400 ``invalidValue``;
   ``remove`` without a path: 400 ``noTarget`` (RFC 7644 section 3.5.2.2);
-  an unknown op: 400 ``invalidSyntax``; more operations than allowed:
-  400 ``tooMany``.
+  an unknown op: 400 ``invalidSyntax``; more operations than allowed, or
+  more work (``budget``: the sum over operations of max(1, values) x
+  max(1, value filter terms)) than the caller's ``max_cost``: 400 ``tooMany``.
 - ``remove`` on a multi-valued attribute may carry a ``value`` list: only the
   listed values are removed (the Entra and OneLogin way to remove members).
 - ``add`` or ``replace`` through a value filter that matches nothing creates
@@ -40,13 +42,17 @@ Decisions where the RFC is silent:
 """
 
 from .apply import apply_patch
-from .members import MemberChange, split_member_operations
+from .budget import operation_cost, patch_cost
+from .members import MemberChange, collapse_member_changes, split_member_operations
 from .parse import PatchOperation, parse_patch_request
 
 __all__ = [
     "MemberChange",
     "PatchOperation",
     "apply_patch",
+    "collapse_member_changes",
+    "operation_cost",
     "parse_patch_request",
+    "patch_cost",
     "split_member_operations",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Hashable
 from typing import Any
 
 from .. import constants as c
@@ -27,7 +28,11 @@ __all__ = ["apply_patch"]
 
 
 def apply_patch(
-    document: dict[str, Any], operations: list[PatchOperation], resource: ResourceType
+    document: dict[str, Any],
+    operations: list[PatchOperation],
+    resource: ResourceType,
+    *,
+    max_values: int | None = None,
 ) -> dict[str, Any]:
     """Apply ``operations`` in order to a copy of ``document`` and return the copy.
 
@@ -35,17 +40,25 @@ def apply_patch(
     server renders it (core attributes at the top level, extension ones under
     their URN). The input is never modified, so a failing operation leaves
     nothing half-applied.
+
+    With ``max_values``, an operation that grows a multi-valued attribute past
+    that many values is 400 ``invalidValue`` at once, not only at the end:
+    the value filters of later operations are evaluated against every value,
+    so a list that could grow without bound would make their cost unbounded.
     """
     result = copy.deepcopy(document)
     # Error details name the attribute, not the position: after path-less
     # expansion, positions no longer match the request's Operations list.
     for operation in operations:
-        _apply_operation(result, operation, resource)
+        _apply_operation(result, operation, resource, max_values)
     return result
 
 
 def _apply_operation(
-    document: dict[str, Any], operation: PatchOperation, resource: ResourceType
+    document: dict[str, Any],
+    operation: PatchOperation,
+    resource: ResourceType,
+    max_values: int | None = None,
 ) -> None:
     if operation.path is None:
         raise InvalidPathError("Operations must carry a path; parse them with parse_patch_request.")
@@ -66,13 +79,19 @@ def _apply_operation(
         target.sub is not None and target.sub.mutability == READ_ONLY
     )
     if read_only:
-        trial = copy.deepcopy(container)
+        # Only the attribute is copied: Okta repeats ``id`` in every operation,
+        # and a copy of the whole document each time would cost ops x document.
+        trial = {attr.name: copy.deepcopy(container[attr.name])} if attr.name in container else {}
         _apply_to(trial, operation, target)
         if _comparable(attr, container.get(attr.name)) != _comparable(attr, trial.get(attr.name)):
             raise MutabilityError(f"'{target.label}' is read-only.")
         return  # repeats the current value: accepted, nothing to do
 
+    had = len(_list_at(container, attr.name))
     _apply_to(container, operation, target)
+    has = len(_list_at(container, attr.name))
+    if max_values is not None and has > max(had, max_values):
+        raise InvalidValueError(f'"{attr.name}" has {has} values; at most {max_values} are kept.')
     if attr.required and _is_empty(container.get(attr.name)):
         raise InvalidValueError(f"'{target.label}' is required and cannot be removed.")
     if extension:
@@ -96,7 +115,8 @@ def _apply_to(container: dict[str, Any], operation: PatchOperation, target: Patc
         if operation.op == c.PATCH_ADD:
             # RFC 7644 3.5.2.1: add appends to a multi-valued attribute, without duplicates.
             items = list(current)
-            written = [value for value in operation.value if value not in items]
+            held = {_frozen(item) for item in items}
+            written = [value for value in operation.value if _frozen(value) not in held]
             items.extend(copy.deepcopy(written))
             _claim_primary(target, items, items[len(current) :])
         else:
@@ -171,10 +191,7 @@ def _remove(container: dict[str, Any], target: PatchTarget, value: Any) -> None:
     if target.filter is None and target.sub is None:
         if value is not None and isinstance(current, list):
             # Remove only the listed values (Entra and OneLogin remove members this way).
-            kept = [
-                item for item in current if not any(_same_item(target.attr, v, item) for v in value)
-            ]
-            _store_list(container, name, kept)
+            _store_list(container, name, _without(target.attr, current, value))
         else:
             del container[name]
         return
@@ -231,6 +248,42 @@ def _claim_primary(target: PatchTarget, items: list[Any], written: list[Any]) ->
         if item is not claimed[0] and isinstance(item, dict) and item.get("primary") is True:
             item["primary"] = False
     check_single_primary(target.attr, items, where=target.label)
+
+
+def _without(attr: Attribute, items: list[Any], wanted: list[Any]) -> list[Any]:
+    """``items`` less those that match a value of ``wanted`` (see ``_same_item``).
+
+    The wanted values are indexed by their ``value`` sub-attribute, the way
+    IdPs name the values to remove, so n values removed from m cost n + m
+    comparisons rather than n x m; a wanted value without a string ``value``
+    is compared with every item.
+    """
+    value_sub = attr.sub_attribute("value")
+    fold = value_sub is not None and not value_sub.case_exact
+    by_value: dict[str, list[dict[str, Any]]] = {}
+    unkeyed: list[Any] = []
+    for candidate in wanted:
+        key = candidate.get("value") if isinstance(candidate, dict) else None
+        if isinstance(key, str):
+            by_value.setdefault(key.lower() if fold else key, []).append(candidate)
+        else:
+            unkeyed.append(candidate)
+
+    def is_wanted(item: Any) -> bool:
+        key = item.get("value") if isinstance(item, dict) else None
+        keyed = by_value.get(key.lower() if fold else key, []) if isinstance(key, str) else []
+        return any(_same_item(attr, candidate, item) for candidate in [*keyed, *unkeyed])
+
+    return [item for item in items if not is_wanted(item)]
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable stand-in for a JSON value: two are equal exactly when the values are ``==``."""
+    if isinstance(value, dict):
+        return frozenset((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value  # type: ignore[no-any-return]
 
 
 def _same_item(attr: Attribute, wanted: Any, item: Any) -> bool:

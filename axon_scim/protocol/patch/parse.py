@@ -29,6 +29,7 @@ from ..errors import (
 )
 from ..filter import And, AttrPath, Compare, Filter, Not, Or, PatchPath, Present, parse_path
 from ..schemas import COMPLEX, READ_ONLY, Attribute, ResourceType, Schema
+from .budget import PatchMeter
 
 __all__ = ["PatchOperation", "PatchTarget", "parse_patch_request", "resolve_target"]
 
@@ -79,12 +80,14 @@ _MISSING = object()
 
 
 def parse_patch_request(
-    body: Any, resource: ResourceType, *, max_operations: int
+    body: Any, resource: ResourceType, *, max_operations: int, max_cost: int | None = None
 ) -> list[PatchOperation]:
     """Validate a PatchOp body and return its operations, canonical and normalized.
 
     RFC 7644 section 3.5.2. Path-less ``add``/``replace`` operations come back
-    expanded into one operation per attribute, each with a path.
+    expanded into one operation per attribute, each with a path. More than
+    ``max_operations`` operations, or a cost (``budget``) over ``max_cost``,
+    is 400 ``tooMany``.
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The request body must be a JSON object.")
@@ -102,11 +105,14 @@ def parse_patch_request(
             f" this one has {len(raw_operations)}."
         )
     operations: list[PatchOperation] = []
+    meter = PatchMeter(max_cost)
     for index, raw in enumerate(raw_operations):
         try:
-            operations.extend(_parse_operation(raw, resource))
+            parsed = _parse_operation(raw, resource)
         except ScimError as error:
             raise _at(index, error) from error
+        meter.charge(index, parsed)
+        operations.extend(parsed)
     return operations
 
 
