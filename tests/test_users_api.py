@@ -231,9 +231,7 @@ def test_if_match_on_writes(scim):
     assert stale.status_code == 412
     assert stale.json()["status"] == "412"
     renamed = {**OKTA_USER, "displayName": "Isaac B."}
-    assert (
-        scim.put(f"Users/{doc['id']}", renamed, headers={"If-Match": 'W/"1"'}).status_code == 200
-    )
+    assert scim.put(f"Users/{doc['id']}", renamed, headers={"If-Match": 'W/"1"'}).status_code == 200
     assert scim.delete(f"Users/{doc['id']}", headers={"If-Match": 'W/"1"'}).status_code == 412
     assert scim.delete(f"Users/{doc['id']}", headers={"If-Match": "*"}).status_code == 204
 

@@ -9,9 +9,11 @@ level, but never goes back to an earlier one:
 
 1. **SCIM groups**, by primary key (``lock_group``, ``lock_groups``);
 2. **SCIM users**, by id (``lock_user``, ``lock_users``): a membership change
-   locks every user it may add or remove, all at once, before it changes a row;
+   locks every user it may add or remove, all at once, before it changes a
+   row; ``delete_user`` locks its user with the users reporting to it;
 3. **portal accounts**, by primary key (``lock_account``;
-   ``role_sync.reconcile`` locks every account whose assignments it changes);
+   ``role_sync.reconcile``, called once per transaction, locks every account
+   whose assignments it may change before it reads them);
 4. **roles**, by primary key (``role_sync.lock_roles``: the roles whose
    permissions are applied, or all of an organization's for ``save_role``);
 5. the organization's **audit-chain head**, last (``audit.audited`` seals the

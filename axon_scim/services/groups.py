@@ -220,7 +220,7 @@ def _change_members(
     concerned = sorted({pk for ids in named for pk in ids})
     current = _member_ids(group) if whole else set()
     users = lock_users(organization, [*concerned, *current])
-    resolved = [
+    adding = [
         _resolve_members(organization, group, ids, users) if c.kind in ("add", "replace") else None
         for c, ids in zip(changes, named, strict=True)
     ]
@@ -229,17 +229,14 @@ def _change_members(
         if whole
         else MembershipDelta(group, concerned, users)
     )
-    for change, ids, members in zip(changes, named, resolved, strict=True):
+    for change, ids, members in zip(changes, named, adding, strict=True):
         if change.kind == "remove_all":
             ScimMembership.objects.filter(group=group).delete()
         elif change.kind == "remove":
             _remove_rows(group, ids)
         elif change.kind == "replace":
-            assert members is not None
             _remove_rows(group, list(_member_ids(group) - set(ids)))
-            _add_rows(organization, group, members)
-        else:
-            assert members is not None
+        if members is not None:
             _add_rows(organization, group, members)
     delta.measure()
     return delta

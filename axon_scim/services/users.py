@@ -264,9 +264,10 @@ def _update_user(
             before, state = _user_snapshot(user, previous), _stored_state(user, previous)
             changes = user_changes(new_document(user, context), patched=patched)
             attempted = changes.columns["user_name"]
+            was_active = user.active
             _assign(organization, user, changes)
             lock_account(user)
-            was_enabled = _enabled(user)
+            was_enabled = _enabled(user, was_active)
             if _stored_state(user, changes.values) != state or _sets_password(changes):
                 _store(user, changes, previous)
                 after = _user_snapshot(user, changes.values)
@@ -284,13 +285,14 @@ def _update_user(
     return user
 
 
-def _enabled(user: ScimUser) -> bool:
-    """Whether the user can sign in now: its account's state, read under the account's lock.
+def _enabled(user: ScimUser, was_active: bool | None) -> bool:
+    """Whether the user could sign in before this change: its account's state, read locked.
 
     An unassigned ``active`` (None) changes nothing: access follows the last
-    explicit true or false, which the account's state holds.
+    explicit true or false, which the account's state holds (``was_active``
+    stands in for a user without an account).
     """
-    return user.account.is_active if user.account is not None else user.active is not False
+    return user.account.is_active if user.account is not None else was_active is not False
 
 
 def _sets_password(changes: UserChanges) -> bool:
