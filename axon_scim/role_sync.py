@@ -172,10 +172,11 @@ def unassign_group(
         rows.filter(account_id__in=chunk).delete()
 
 
-def restore_from_groups(organization: Organization, user: ScimUser) -> None:
+def restore_from_groups(organization: Organization, user: ScimUser) -> list[Any]:
     """Recreate the group assignments of a reactivated user from its current memberships.
 
-    The caller holds the user and its account; the groups are held FOR KEY SHARE.
+    The caller holds the user and its account, and then holds the groups
+    returned (the ones the assignments refer to) FOR KEY SHARE.
     """
     assert user.account_id is not None
     mapped = list(
@@ -183,7 +184,6 @@ def restore_from_groups(organization: Organization, user: ScimUser) -> None:
             "group_id", "group__role_id"
         )
     )
-    key_share(ScimGroup, organization, [group for group, _ in mapped])
     RoleAssignment.objects.bulk_create(
         [
             RoleAssignment(
@@ -193,6 +193,7 @@ def restore_from_groups(organization: Organization, user: ScimUser) -> None:
         ],
         ignore_conflicts=True,
     )
+    return [group for group, _ in mapped]
 
 
 def drop_group_assignments(organization: Organization, account: int) -> None:

@@ -33,15 +33,26 @@ granted: under READ COMMITTED a row fetched beside a locked row (by
   it holding the members' accounts;
 - a role row: its permission set.
 
-Locks are FOR NO KEY UPDATE, which does not block inserts that merely refer to
-the row. A row that a change refers to without changing it (a user's
-manager, a member group, a group a reactivated user's role comes from) is
-held with FOR KEY SHARE (``key_share``), which blocks only its deletion or a
-change of its unique columns; those take the stronger lock after every lock
-of their own change (``delete_user`` takes it on its user once the user's
-groups and reports are locked), so a holder of FOR KEY SHARE never waits in a
-cycle. The key-share lock is taken before the audit-chain head, so the
-database's own foreign-key checks at commit never wait on anybody.
+Locks are FOR NO KEY UPDATE, which does not block inserts that merely refer
+to the row. Deleting a row, or changing a unique column (a userName, a
+displayName), needs FOR UPDATE (``lock_for_key_change``), which also waits
+for every transaction that refers to the row and holds it FOR KEY SHARE
+(``key_share``, or the database's own foreign-key check at commit). Both are
+taken where they cannot close a cycle:
+
+- a user's FOR UPDATE right after its ordinary lock, at level 2
+  (``delete_user``, a userName change), before any account; so a change that
+  refers to a user (a new manager) holds it FOR KEY SHARE at level 2 too;
+- a group's FOR UPDATE at the very end, before the audit-chain head
+  (``delete_group``, a displayName change), since a group's deletion must
+  first lock its members; so a change that refers to a group it does not
+  lock (a nested member group, the groups a reactivated user's roles come
+  from) holds it FOR KEY SHARE at its very end too, after the roles.
+
+Either way the reference is held before the audit-chain head, so the
+database's foreign-key checks at commit never wait on anybody. Whatever
+refers to a portal account (assignments, permissions) holds the account's
+own lock, so renaming or retiring an account waits for nobody.
 
 Where the rows to lock are known only by reading them first (the groups and
 reports of a user being deleted, the holders of a role being edited),
@@ -57,7 +68,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 
 from ..audit import Actor
@@ -76,6 +87,7 @@ __all__ = [
     "group_name_conflict",
     "key_share",
     "lock_account",
+    "lock_for_key_change",
     "lock_group",
     "lock_groups",
     "lock_user",
@@ -137,17 +149,15 @@ def lock_groups(organization: Organization, ids: Iterable[UUID]) -> list[ScimGro
     return groups
 
 
-def lock_user(organization: Organization, user_id: object, *, deleting: bool = False) -> ScimUser:
+def lock_user(organization: Organization, user_id: object) -> ScimUser:
     """The user row, locked (level 2); 404 for ids of other organizations.
 
-    ``deleting`` takes FOR UPDATE, which also waits for, and then holds off,
-    changes that would refer to the user (see the module docstring). The
-    account is not fetched alongside: ``lock_account`` locks and reads it.
+    The account is not fetched alongside: ``lock_account`` locks and reads it.
     """
     pk = parse_id(user_id)
     user = (
         ScimUser.objects.for_tenant(organization)
-        .select_for_update(no_key=not deleting, of=("self",))
+        .select_for_update(no_key=True, of=("self",))
         .select_related("manager")
         .filter(pk=pk)
         .first()
@@ -158,6 +168,15 @@ def lock_user(organization: Organization, user_id: object, *, deleting: bool = F
         raise NotFoundError(f'User "{user_id}" not found.')
     user.organization = organization
     return user
+
+
+def lock_for_key_change(model: type[models.Model], pk: Any) -> None:
+    """Upgrade the lock on a row about to be deleted or to change a unique column to FOR UPDATE.
+
+    It waits for the changes that refer to the row to commit, and holds off
+    new ones; where in the order to take it: see the module docstring.
+    """
+    list(model._default_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
 
 
 def lock_users(organization: Organization, ids: Iterable[UUID]) -> set[UUID]:

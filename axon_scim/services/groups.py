@@ -92,17 +92,33 @@ def _resolve_members(
 ) -> Members:
     """Split ``ids`` into users (``users``: locked already) and groups; 400 names the first neither.
 
-    Member groups are held FOR KEY SHARE (see services._common), so they
-    cannot be deleted before the membership rows that refer to them commit.
+    Member groups are only read here; ``_hold_groups`` holds them at the end.
     """
     rest = [pk for pk in ids if pk not in users]
-    groups = key_share(ScimGroup, organization, rest) if rest else set()
+    groups: set[UUID] = set()
+    for chunk in chunks(rest):
+        groups.update(
+            ScimGroup.objects.for_tenant(organization)
+            .filter(pk__in=chunk)
+            .values_list("pk", flat=True)
+        )
     for pk in rest:
         if pk not in groups:
             raise _not_a_member(pk)
         if group is not None and pk == group.pk:
             raise InvalidValueError("A group cannot be a member of itself.")
     return Members([pk for pk in ids if pk in users], [pk for pk in ids if pk in groups])
+
+
+def _hold_groups(organization: Organization, ids: Iterable[UUID]) -> None:
+    """Hold the member groups just linked FOR KEY SHARE, last (see services._common).
+
+    A group deleted since it was read is not a member after all: 400.
+    """
+    wanted = set(ids)
+    missing = wanted - key_share(ScimGroup, organization, wanted) if wanted else set()
+    if missing:
+        raise _not_a_member(min(missing))
 
 
 def _touch_users(organization: Organization, ids: Iterable[UUID]) -> None:
@@ -179,7 +195,8 @@ class MembershipDelta:
         """After the change: the users' versions, the group's role, and the signal after commit.
 
         The users were locked before any row changed, so the ``active`` that
-        decides who gets the role is read as committed (see services._common).
+        decides who gets the role is read as committed; member groups just
+        linked are held FOR KEY SHARE, after the roles (see services._common).
         """
         if not self:
             return
@@ -195,6 +212,7 @@ class MembershipDelta:
 
             if gained or lost:
                 role_sync.reconcile(organization, actor, gained + lost, change, group=group)
+        _hold_groups(organization, self.added - self.users)
         after_commit(
             signals.group_membership_changed,
             ScimGroup,
@@ -264,6 +282,7 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
             group.save(force_insert=True)
             _add_rows(organization, group, members)
             _touch_users(organization, members.users)
+            _hold_groups(organization, members.groups)
             if members:
                 after_commit(
                     signals.group_membership_changed,

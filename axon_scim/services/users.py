@@ -41,6 +41,7 @@ from ._common import (
     check_lengths,
     key_share,
     lock_account,
+    lock_for_key_change,
     lock_groups,
     lock_user,
     lock_users,
@@ -251,8 +252,10 @@ def _update_user(
     """Replace or patch: ``new_document`` makes the new document from the locked user.
 
     Locks: see services._common (the user, a new manager FOR KEY SHARE, the
-    account, then the roles if it is deactivated or reactivated). A document
-    that changes nothing writes nothing: no new version, no audit event.
+    user FOR UPDATE if its userName changes, the account, then the roles if
+    it is deactivated or reactivated, and for a reactivation the groups its
+    roles come from FOR KEY SHARE). A document that changes nothing writes
+    nothing: no new version, no audit event.
     """
     attempted = ""
     try:
@@ -264,8 +267,10 @@ def _update_user(
             before, state = _user_snapshot(user, previous), _stored_state(user, previous)
             changes = user_changes(new_document(user, context), patched=patched)
             attempted = changes.columns["user_name"]
-            was_active = user.active
+            was_active, key = user.active, user.user_name_lower
             _assign(organization, user, changes)
+            if user.user_name.lower() != key:  # a key change (see services._common)
+                lock_for_key_change(ScimUser, user.pk)
             lock_account(user)
             was_enabled = _enabled(user, was_active)
             if _stored_state(user, changes.values) != state or _sets_password(changes):
@@ -337,15 +342,18 @@ def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> Non
     """Restore the roles of a reactivated user from its current groups.
 
     Locks: the caller holds the user and its account (see services._common),
-    so its memberships and its groups' mappings are read as committed.
+    so its memberships and its groups' mappings are read as committed; the
+    groups are then held FOR KEY SHARE, last.
     """
     if user.account is not None:
+        sources: list[UUID] = []
         role_sync.reconcile(
             organization,
             actor,
             [user.account_id],
-            lambda: role_sync.restore_from_groups(organization, user),
+            lambda: sources.extend(role_sync.restore_from_groups(organization, user)),
         )
+        key_share(ScimGroup, organization, sources)  # references last: see services._common
     record_event(organization, actor, "user.reactivated", "User", user.pk)
     after_commit(
         signals.user_reactivated,
@@ -374,7 +382,8 @@ def _lock_for_delete(organization: Organization, pk: UUID) -> tuple[ScimUser, li
     group_ids, report_ids = _ids(groups_of), _ids(reports_of)
     groups = lock_groups(organization, group_ids)
     lock_users(organization, {pk, *report_ids})
-    user = lock_user(organization, pk, deleting=True)
+    user = lock_user(organization, pk)
+    lock_for_key_change(ScimUser, pk)
     if _ids(groups_of) != group_ids or not _ids(reports_of) <= report_ids:
         raise LocksMoved
     return user, groups
