@@ -8,7 +8,10 @@ permissions on the organization granted or revoked, an audit event, and
 after commit a signal. An account keeps a role while any assignment, by any
 group or by hand, remains, so SCIM never removes a role granted by hand.
 
-Called only from ``services``, inside their ``audited`` transaction.
+Called only from ``services``, inside their ``audited`` transaction. The
+locks taken here (accounts, then roles) are levels 3 and 4 of the lock order
+in ``services._common``; a transaction reconciles once, after its group and
+user locks.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.dispatch import Signal
 from guardian.utils import get_user_obj_perms_model
 
@@ -51,8 +54,72 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+def lock_accounts(accounts: Iterable[AccountId]) -> None:
+    """Lock portal accounts in primary-key order (level 3 of the lock order)."""
+    model = get_user_model()
+    for chunk in chunks(sorted(set(accounts))):
+        list(
+            model.objects.select_for_update(no_key=True)
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def lock_roles(organization: Organization, roles: Iterable[int] | None = None) -> dict[int, Role]:
+    """Lock roles (all of the organization's when None) in primary-key order (level 4)."""
+    rows = Role.objects.for_tenant(organization).select_for_update(no_key=True).order_by("pk")
+    if roles is not None:
+        rows = rows.filter(pk__in=sorted(set(roles)))
+    return {role.pk: role for role in rows}
+
+
+def key_share(
+    model: type[models.Model], organization: Organization, ids: Iterable[Any]
+) -> set[Any]:
+    """Which of ``ids`` are rows of ``model`` in the organization, held FOR KEY SHARE.
+
+    For rows a change refers to without changing them: they cannot be deleted
+    until the change commits, and nothing else waits. Other databases
+    serialize writers, so there a plain read suffices.
+    """
+    wanted = sorted(set(ids))
+    found: set[Any] = set()
+    if connection.vendor != "postgresql":
+        for chunk in chunks(wanted):
+            found.update(
+                model._default_manager.filter(organization=organization, pk__in=chunk).values_list(
+                    "pk", flat=True
+                )
+            )
+        return found
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for chunk in chunks(wanted):
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE organization_id = %s AND id = ANY(%s)"
+                " ORDER BY id FOR KEY SHARE",
+                [organization.pk, chunk],
+            )
+            found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def holders(organization: Organization, role: int) -> list[AccountId]:
+    """The accounts that hold ``role``, by a group or by hand."""
+    return sorted(
+        RoleAssignment.objects.for_tenant(organization)
+        .filter(role_id=role)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+
+
 def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[AccountId]:
-    """The portal accounts of SCIM users among ``user_ids`` that are not deactivated."""
+    """The portal accounts of SCIM users among ``user_ids`` that are not deactivated.
+
+    ``active`` is read here, so the caller holds the users' locks.
+    """
     accounts: list[AccountId] = []
     for chunk in chunks(list(user_ids)):
         accounts += (
@@ -64,13 +131,21 @@ def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[Acc
     return accounts
 
 
-def member_accounts(group: ScimGroup) -> list[AccountId]:
-    """The portal accounts of the group's user members that are not deactivated."""
-    return list(
-        ScimUser.objects.filter(memberships__group=group, account__isnull=False)
-        .exclude(active=False)
-        .values_list("account_id", flat=True)
-    )
+def member_accounts(group: ScimGroup, *, active_only: bool = True) -> list[AccountId]:
+    """The portal accounts of the group's user members (that are not deactivated).
+
+    ``active`` is read here, so the caller holds the members' accounts' locks.
+    """
+    members = ScimUser.objects.filter(memberships__group=group, account__isnull=False)
+    if active_only:
+        members = members.exclude(active=False)
+    return list(members.values_list("account_id", flat=True))
+
+
+def group_accounts(group: ScimGroup) -> list[AccountId]:
+    """Every account the group's mapping may concern: its members' and its assignees'."""
+    assignees = RoleAssignment.objects.filter(group=group).values_list("account_id", flat=True)
+    return sorted({*member_accounts(group, active_only=False), *assignees})
 
 
 def assign_group_role(
@@ -102,11 +177,17 @@ def unassign_group(
         rows.filter(account_id__in=chunk).delete()
 
 
-def restore_from_groups(organization: Organization, user: ScimUser) -> None:
-    """Recreate the group assignments of a reactivated user from its current memberships."""
+def restore_from_groups(organization: Organization, user: ScimUser) -> list[Any]:
+    """Recreate the group assignments of a reactivated user from its current memberships.
+
+    The caller holds the user and its account, and then holds the groups
+    returned (the ones the assignments refer to) FOR KEY SHARE.
+    """
     assert user.account_id is not None
-    mapped = ScimMembership.objects.filter(user=user, group__role__isnull=False).values_list(
-        "group_id", "group__role_id"
+    mapped = list(
+        ScimMembership.objects.filter(user=user, group__role__isnull=False).values_list(
+            "group_id", "group__role_id"
+        )
     )
     RoleAssignment.objects.bulk_create(
         [
@@ -117,6 +198,7 @@ def restore_from_groups(organization: Organization, user: ScimUser) -> None:
         ],
         ignore_conflicts=True,
     )
+    return [group for group, _ in mapped]
 
 
 def drop_group_assignments(organization: Organization, account: AccountId) -> None:
@@ -133,29 +215,41 @@ def reconcile(
     change: Callable[[], object],
     *,
     group: ScimGroup | None = None,
+    refers: Iterable[int] = (),
 ) -> None:
-    """Run ``change`` on the assignments of ``accounts``; then grant and revoke what follows."""
-    ids = list(dict.fromkeys(a for a in accounts if a is not None))
+    """Run ``change`` on the assignments of ``accounts``; then grant and revoke what follows.
+
+    Locks: see services._common. The accounts are locked, in order, before
+    their roles are read, so two changes to one account's assignments
+    serialize and the second reads what the first committed. The roles the
+    accounts hold before or after are locked before their permissions are
+    read, for the accounts whose roles change (a role edit waits, or is
+    waited for), with the roles the change ``refers`` to (a new mapping's).
+    """
+    ids = sorted({a for a in accounts if a is not None})
+    lock_accounts(ids)
     before = _held_roles(organization, ids)
     change()
     after = _held_roles(organization, ids)
-    gained = [(a, r) for a in ids for r in sorted(after[a] - before[a])]
-    lost = [(a, r) for a in ids for r in sorted(before[a] - after[a])]
-    if not gained and not lost:
+    changed = [a for a in ids if after[a] != before[a]]
+    roles = set(refers).union(*(before[a] | after[a] for a in changed))
+    if roles:
+        lock_roles(organization, roles)
+    if not changed:
         return
-    _apply_permissions(organization, [a for a in ids if after[a] != before[a]], after)
+    gained = [(a, r) for a in changed for r in sorted(after[a] - before[a])]
+    lost = [(a, r) for a in changed for r in sorted(before[a] - after[a])]
+    _apply_permissions(organization, changed, after)
     _record(organization, actor, gained, lost, group)
 
 
-def refresh_holders(organization: Organization, role: Role) -> None:
-    """Re-apply permissions to every account holding ``role``, after its permissions changed."""
-    holders = list(
-        RoleAssignment.objects.for_tenant(organization)
-        .filter(role=role)
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    _apply_permissions(organization, holders, _held_roles(organization, holders))
+def refresh_holders(organization: Organization, role: Role, accounts: list[AccountId]) -> None:
+    """Re-apply permissions to ``accounts``, the holders of ``role``, after its permissions changed.
+
+    Locks: the caller (``save_role``) holds the accounts and every role of the
+    organization, in the order of services._common.
+    """
+    _apply_permissions(organization, accounts, _held_roles(organization, accounts))
 
 
 def _held_roles(organization: Organization, accounts: list[AccountId]) -> dict[AccountId, set[int]]:

@@ -1,9 +1,11 @@
 """Groups and their memberships: create, replace, patch and delete a group; add and remove members.
 
-A member change touches only the difference: the users who join or leave get a
-new version (their ``groups`` changed), and ``MembershipDelta`` hands the exact
-added and removed sets to role sync (for a mapped group) and to the
-``group_membership_changed`` signal.
+A member change is measured, not assumed: the membership rows before and
+after it give the members really added and removed. Only those users get a
+new version (their ``groups`` changed), only they are named in the audit
+event and the ``group_membership_changed`` signal, and only their roles
+follow. Adding a member who is already there, or removing one who is not,
+changes nothing at all: no version, no event, no signal.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from ._common import (
     check_lengths,
     chunks,
     group_name_conflict,
+    key_share,
     lock_group,
+    lock_users,
     parse_id,
 )
 
@@ -53,6 +57,7 @@ __all__ = [
 
 
 GROUP_LABELS = {"display_name": "displayName", "external_id": "externalId"}
+AUDITED_IDS = 100  # member ids listed in one audit event; the count is always exact
 
 
 def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
@@ -72,53 +77,29 @@ class Members:
         return len(self.users) + len(self.groups)
 
 
-def _touch_users(organization: Organization, ids: Iterable[UUID]) -> int:
-    """Bump the version of users whose ``groups`` change; returns how many rows matched.
+def _not_a_member(value: object) -> InvalidValueError:
+    return InvalidValueError(f'Member "{value}" is not a user or group of this organization.')
 
-    Rows are updated in id order, so two changes touching the same users lock
-    them in the same order and cannot deadlock.
-    """
-    touched = 0
-    for chunk in chunks(sorted(set(ids))):
-        touched += (
-            ScimUser.objects.for_tenant(organization)
-            .filter(pk__in=chunk)
-            .update(version=F("version") + 1, last_modified=now())
-        )
-    return touched
+
+def _parse_ids(values: Iterable[str], *, strict: bool) -> list[UUID]:
+    """The distinct ids among ``values``; with ``strict`` an id that does not parse is a 400."""
+    ids: dict[UUID, None] = {}
+    for value in values:
+        pk = parse_id(value)
+        if pk is not None:
+            ids[pk] = None
+        elif strict:
+            raise _not_a_member(value)
+    return list(ids)
 
 
 def _resolve_members(
-    organization: Organization,
-    group: ScimGroup | None,
-    values: Iterable[str],
-    *,
-    touch: bool = False,
+    organization: Organization, group: ScimGroup | None, ids: list[UUID], users: set[UUID]
 ) -> Members:
-    """Check each id is a user or group of the organization; 400 names the first that is not.
+    """Split ``ids`` into users (``users``: locked already) and groups; 400 names the first neither.
 
-    With ``touch`` the users are about to join, so their versions are bumped
-    here, and an update that matches every id also proves they are all users.
+    Member groups are only read here; ``_hold_groups`` holds them at the end.
     """
-    wanted: dict[UUID, str] = {}
-    for value in values:
-        pk = parse_id(value)
-        if pk is None:
-            raise InvalidValueError(
-                f'Member "{value}" is not a user or group of this organization.'
-            )
-        wanted.setdefault(pk, value)
-    ids = list(wanted)
-    users: set[UUID] = set()
-    for chunk in chunks(sorted(ids)):
-        if touch and _touch_users(organization, chunk) == len(chunk):
-            users.update(chunk)
-            continue
-        users.update(
-            ScimUser.objects.for_tenant(organization)
-            .filter(pk__in=chunk)
-            .values_list("pk", flat=True)
-        )
     rest = [pk for pk in ids if pk not in users]
     groups: set[UUID] = set()
     for chunk in chunks(rest):
@@ -129,15 +110,32 @@ def _resolve_members(
         )
     for pk in rest:
         if pk not in groups:
-            raise InvalidValueError(
-                f'Member "{wanted[pk]}" is not a user or group of this organization.'
-            )
+            raise _not_a_member(pk)
         if group is not None and pk == group.pk:
             raise InvalidValueError("A group cannot be a member of itself.")
     return Members([pk for pk in ids if pk in users], [pk for pk in ids if pk in groups])
 
 
-def _add_members(organization: Organization, group: ScimGroup, members: Members) -> None:
+def _hold_groups(organization: Organization, ids: Iterable[UUID]) -> None:
+    """Hold the member groups just linked FOR KEY SHARE, last (see services._common).
+
+    A group deleted since it was read is not a member after all: 400.
+    """
+    wanted = set(ids)
+    missing = wanted - key_share(ScimGroup, organization, wanted) if wanted else set()
+    if missing:
+        raise _not_a_member(min(missing))
+
+
+def _touch_users(organization: Organization, ids: Iterable[UUID]) -> None:
+    """Bump the version of users whose ``groups`` changed (their rows are locked already)."""
+    for chunk in chunks(sorted(set(ids))):
+        ScimUser.objects.for_tenant(organization).filter(pk__in=chunk).update(
+            version=F("version") + 1, last_modified=now()
+        )
+
+
+def _add_rows(organization: Organization, group: ScimGroup, members: Members) -> None:
     rows = [
         ScimMembership(organization=organization, group=group, user_id=pk) for pk in members.users
     ]
@@ -148,127 +146,149 @@ def _add_members(organization: Organization, group: ScimGroup, members: Members)
     ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
 
 
-def _remove_members(organization: Organization, group: ScimGroup, values: Iterable[str]) -> None:
-    """Remove the given ids; ids that are not members are ignored (IdPs treat 400 as fatal)."""
-    ids = [pk for pk in (parse_id(v) for v in values) if pk is not None]
-    _touch_users(organization, ids)
+def _remove_rows(group: ScimGroup, ids: list[UUID]) -> None:
     for chunk in chunks(ids):
         ScimMembership.objects.filter(group=group).filter(
             Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
         ).delete()
 
 
-def _remove_all_members(organization: Organization, group: ScimGroup) -> None:
-    members = ScimMembership.objects.filter(group=group)
-    _touch_users(organization, members.filter(user__isnull=False).values_list("user_id", flat=True))
-    members.delete()
-
-
-def _current_member_ids(group: ScimGroup) -> list[UUID]:
-    rows = ScimMembership.objects.filter(group=group).values_list("user_id", "member_group_id")
-    return [user or member_group for user, member_group in rows]
-
-
-def _present(group: ScimGroup, ids: list[UUID]) -> set[UUID]:
-    """Which of ``ids`` are members of ``group`` now."""
+def _member_ids(group: ScimGroup, ids: list[UUID] | None = None) -> set[UUID]:
+    """Which of ``ids`` (every member when None) are members of ``group`` now."""
+    rows = ScimMembership.objects.filter(group=group)
+    if ids is None:
+        return {u or g for u, g in rows.values_list("user_id", "member_group_id")}
     present: set[UUID] = set()
     for chunk in chunks(ids):
-        rows = ScimMembership.objects.filter(group=group).filter(
-            Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
-        )
-        present.update(u or g for u, g in rows.values_list("user_id", "member_group_id"))
+        matching = rows.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk))
+        present.update(u or g for u, g in matching.values_list("user_id", "member_group_id"))
     return present
 
 
 class MembershipDelta:
-    """Which members a change really added and removed, measured only when someone needs it.
+    """The members a change really added and removed: the rows it concerns, before and after."""
 
-    Roles of a mapped group and the ``group_membership_changed`` signal need
-    exact sets; an unmapped group with no receivers skips the two queries.
-    """
+    def __init__(
+        self,
+        group: ScimGroup,
+        ids: list[UUID] | None,
+        users: set[UUID],
+        before: set[UUID] | None = None,
+    ) -> None:
+        self.group, self.ids, self.users = group, ids, users
+        self.before = before if before is not None else _member_ids(group, ids)
+        self.after = self.before
+        self.added: set[UUID] = set()
+        self.removed: set[UUID] = set()
 
-    def __init__(self, group: ScimGroup, changes: Iterable[MemberChange]) -> None:
-        self.group = group
-        self.needed = group.role_id is not None or signals.group_membership_changed.has_listeners()
-        self.touched: list[UUID] = []
-        self.before: set[UUID] = set()
-        if not self.needed:
-            return
-        touched = {pk for change in changes for pk in map(parse_id, change.values) if pk}
-        if any(change.kind in ("replace", "remove_all") for change in changes):
-            touched.update(_current_member_ids(group))
-        self.touched = list(touched)
-        self.before = _present(group, self.touched)
+    def measure(self) -> None:
+        self.after = _member_ids(self.group, self.ids)
+        self.added, self.removed = self.after - self.before, self.before - self.after
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def summary(self) -> dict[str, Any]:
+        """What the audit event says: the ids added and removed (at most ``AUDITED_IDS`` each)."""
+        out: dict[str, Any] = {}
+        for key, ids in (("membersAdded", self.added), ("membersRemoved", self.removed)):
+            if ids:
+                out[key] = sorted(map(str, ids))[:AUDITED_IDS]
+                out[key + "Count"] = len(ids)
+        return out
 
     def settle(self, organization: Organization, actor: Actor) -> None:
-        """After the change: grant and revoke the group's role, and signal after commit."""
-        if not self.needed:
+        """After the change: the users' versions, the group's role, and the signal after commit.
+
+        The users were locked before any row changed, so the ``active`` that
+        decides who gets the role is read as committed; member groups just
+        linked are held FOR KEY SHARE, after the roles (see services._common).
+        """
+        if not self:
             return
-        after = _present(self.group, self.touched)
-        added, removed = after - self.before, self.before - after
         group = self.group
-        if group.role_id is not None and (added or removed):
-            gained = role_sync.accounts_of(organization, added)
-            lost = role_sync.accounts_of(organization, removed)
+        _touch_users(organization, (self.added | self.removed) & self.users)
+        if group.role_id is not None:
+            gained = role_sync.accounts_of(organization, self.added & self.users)
+            lost = role_sync.accounts_of(organization, self.removed & self.users)
 
             def change() -> None:
                 role_sync.unassign_group(organization, group, lost)
                 role_sync.assign_group_role(organization, group, gained)
 
-            role_sync.reconcile(organization, actor, gained + lost, change, group=group)
-        if added or removed:
-            after_commit(
-                signals.group_membership_changed,
-                ScimGroup,
-                organization,
-                actor,
-                group=group,
-                added=sorted(map(str, added)),
-                removed=sorted(map(str, removed)),
-            )
+            if gained or lost:
+                role_sync.reconcile(organization, actor, gained + lost, change, group=group)
+        _hold_groups(organization, self.added - self.users)
+        after_commit(
+            signals.group_membership_changed,
+            ScimGroup,
+            organization,
+            actor,
+            group=group,
+            added=sorted(map(str, self.added)),
+            removed=sorted(map(str, self.removed)),
+        )
 
 
-def _replace_members(organization: Organization, group: ScimGroup, members: Members) -> None:
-    """Make the membership rows equal ``members``, touching only the difference."""
-    current = ScimMembership.objects.filter(group=group)
-    have_users = set(current.filter(user__isnull=False).values_list("user_id", flat=True))
-    have_groups = set(
-        current.filter(member_group__isnull=False).values_list("member_group_id", flat=True)
+def _change_members(
+    organization: Organization, group: ScimGroup, changes: list[MemberChange]
+) -> MembershipDelta:
+    """Apply member changes in order, as set operations on rows, and measure what they did.
+
+    Locks: see services._common. Every user the changes name (and every
+    current member, for a replace or a removal of all) is locked first, in id
+    order, before any row changes.
+    """
+    named = [_parse_ids(c.values, strict=c.kind != "remove") for c in changes]
+    whole = any(change.kind in ("replace", "remove_all") for change in changes)
+    concerned = sorted({pk for ids in named for pk in ids})
+    current = _member_ids(group) if whole else set()
+    users = lock_users(organization, [*concerned, *current])
+    adding = [
+        _resolve_members(organization, group, ids, users) if c.kind in ("add", "replace") else None
+        for c, ids in zip(changes, named, strict=True)
+    ]
+    delta = (
+        MembershipDelta(group, None, users, current)
+        if whole
+        else MembershipDelta(group, concerned, users)
     )
-    gone = [*(have_users - set(members.users)), *(have_groups - set(members.groups))]
-    _touch_users(
-        organization,
-        [*(have_users - set(members.users)), *(pk for pk in members.users if pk not in have_users)],
-    )
-    for chunk in chunks(gone):
-        current.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
-    _add_members(
-        organization,
-        group,
-        Members(
-            [pk for pk in members.users if pk not in have_users],
-            [pk for pk in members.groups if pk not in have_groups],
-        ),
-    )
+    for change, ids, members in zip(changes, named, adding, strict=True):
+        if change.kind == "remove_all":
+            ScimMembership.objects.filter(group=group).delete()
+        elif change.kind == "remove":
+            _remove_rows(group, ids)
+        elif change.kind == "replace":
+            _remove_rows(group, list(_member_ids(group) - set(ids)))
+        if members is not None:
+            _add_rows(organization, group, members)
+    delta.measure()
+    return delta
 
 
-def _member_ids(doc: dict[str, Any]) -> list[str]:
+def _member_values(doc: dict[str, Any]) -> list[str]:
     return [str(item["value"]) for item in doc.get("members") or () if item.get("value")]
 
 
 def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimGroup:
-    """Create a group, with its members, from a normalized document (POST /Groups)."""
+    """Create a group, with its members, from a normalized document (POST /Groups).
+
+    Locks: see services._common (the members: users locked, groups FOR KEY SHARE).
+    """
     group = ScimGroup(
         organization=organization,
         display_name=doc["displayName"],
         external_id=doc.get("externalId") or None,
     )
     check_lengths(group, GROUP_LABELS)
+    ids = _parse_ids(_member_values(doc), strict=True)
     try:
         with audited(organization):
-            members = _resolve_members(organization, None, _member_ids(doc), touch=True)
+            members = _resolve_members(organization, None, ids, lock_users(organization, ids))
             group.save(force_insert=True)
-            _add_members(organization, group, members)
+            _add_rows(organization, group, members)
+            _touch_users(organization, members.users)
+            _hold_groups(organization, members.groups)
             if members:
                 after_commit(
                     signals.group_membership_changed,
@@ -300,28 +320,37 @@ def replace_group(
     *,
     if_match: str | None = None,
 ) -> ScimGroup:
-    """Replace a group (PUT): its name, externalId and the whole member list."""
+    """Replace a group (PUT): its name, externalId and the whole member list.
+
+    Locks: see services._common (the group, its old and new members, their
+    accounts, the roles). A PUT that repeats the group changes nothing.
+    """
     try:
         with audited(organization):
             group = lock_group(organization, group_id)
             check_if_match(if_match, make_etag(group.version))
             before = _group_snapshot(group)
-            members = _resolve_members(organization, group, _member_ids(doc))
-            delta = MembershipDelta(group, [MemberChange("replace", tuple(_member_ids(doc)))])
-            _replace_members(organization, group, members)
-            delta.settle(organization, actor)
             group.display_name = doc["displayName"]
             group.external_id = doc.get("externalId") or None
-            touch_group(group)
-            record_event(
-                organization,
-                actor,
-                "group.replaced",
-                "Group",
-                group.pk,
-                before=before,
-                after={**_group_snapshot(group), "memberCount": len(members)},
-            )
+            check_lengths(group, GROUP_LABELS)
+            replace = MemberChange("replace", tuple(_member_values(doc)))
+            delta = _change_members(organization, group, [replace])
+            delta.settle(organization, actor)
+            if delta or _group_snapshot(group) != before:
+                touch_group(group)
+                record_event(
+                    organization,
+                    actor,
+                    "group.replaced",
+                    "Group",
+                    group.pk,
+                    before=before,
+                    after={
+                        **_group_snapshot(group),
+                        "memberCount": len(delta.after),
+                        **delta.summary(),
+                    },
+                )
     except IntegrityError as exc:
         raise group_name_conflict(exc, str(doc.get("displayName"))) or exc from None
     return group
@@ -335,7 +364,11 @@ def patch_group(
     *,
     if_match: str | None = None,
 ) -> ScimGroup:
-    """Apply PATCH operations to a group; member changes are set operations on rows."""
+    """Apply PATCH operations to a group; member changes are set operations on rows.
+
+    Locks: see services._common (the group, the members the operations name,
+    their accounts, the roles). A PATCH that changes nothing writes nothing.
+    """
     attribute_ops, member_changes = split_member_operations(operations)
     member_changes = collapse_member_changes(member_changes)  # the same effect, a few set ops
     try:
@@ -351,57 +384,30 @@ def patch_group(
                     raise InvalidValueError("displayName is required.")
                 group.display_name = doc["displayName"]
                 group.external_id = doc.get("externalId") or None
+            changed = _group_snapshot(group) != before
             summary: dict[str, Any] = {}
-            delta = MembershipDelta(group, member_changes)
-            for change in member_changes:
-                _apply_member_change(organization, group, change, summary)
-            delta.settle(organization, actor)
-            touch_group(group)
-            record_event(
-                organization,
-                actor,
-                "group.updated",
-                "Group",
-                group.pk,
-                before=before,
-                after={**_group_snapshot(group), **summary},
-            )
+            if member_changes:
+                delta = _change_members(organization, group, member_changes)
+                delta.settle(organization, actor)
+                changed, summary = changed or bool(delta), delta.summary()
+            if changed:
+                touch_group(group)
+                record_event(
+                    organization,
+                    actor,
+                    "group.updated",
+                    "Group",
+                    group.pk,
+                    before=before,
+                    after={**_group_snapshot(group), **summary},
+                )
     except IntegrityError as exc:
         raise group_name_conflict(exc, group.display_name) or exc from None
     return group
 
 
-AUDITED_IDS = 100  # member ids listed in one audit event; the count is always exact
-
-
-def _apply_member_change(
-    organization: Organization, group: ScimGroup, change: MemberChange, summary: dict[str, Any]
-) -> None:
-    values = list(change.values)
-    if change.kind == "add":
-        members = _resolve_members(organization, group, values, touch=True)
-        _add_members(organization, group, members)
-    elif change.kind == "remove":
-        _remove_members(organization, group, values)
-    elif change.kind == "replace":
-        _replace_members(organization, group, _resolve_members(organization, group, values))
-    else:  # remove_all
-        _remove_all_members(organization, group)
-    key = {
-        "add": "membersAdded",
-        "remove": "membersRemoved",
-        "replace": "membersReplacedWith",
-        "remove_all": "membersRemovedAll",
-    }[change.kind]
-    if change.kind == "remove_all":
-        summary[key] = True
-    else:
-        listed = summary.setdefault(key, [])
-        listed.extend(values[: max(0, AUDITED_IDS - len(listed))])
-        summary[key + "Count"] = summary.get(key + "Count", 0) + len(values)
-
-
 def touch_group(group: ScimGroup) -> None:
+    """A new version of the group (its row is locked), saved with its attributes."""
     check_lengths(group, GROUP_LABELS)
     group.version += 1
     group.last_modified = now()
@@ -411,13 +417,18 @@ def touch_group(group: ScimGroup) -> None:
 def delete_group(
     organization: Organization, actor: Actor, group_id: object, *, if_match: str | None = None
 ) -> None:
-    """Delete a group and its membership rows (DELETE /Groups/{id})."""
+    """Delete a group and its membership rows (DELETE /Groups/{id}).
+
+    Locks: see services._common (the group, its members, their accounts, the
+    roles). The audit event and the signal carry the canonical id.
+    """
     with audited(organization):
         group = lock_group(organization, group_id)
         check_if_match(if_match, make_etag(group.version))
         before = _group_snapshot(group)
-        delta = MembershipDelta(group, [MemberChange("remove_all", ())])
-        _remove_all_members(organization, group)
+        delta = _change_members(organization, group, [MemberChange("remove_all", ())])
         delta.settle(organization, actor)
+        pk = group.pk
         group.delete()
-        record_event(organization, actor, "group.deleted", "Group", group_id, before=before)
+        group.pk = pk  # the signal sent after commit names the group that was deleted
+        record_event(organization, actor, "group.deleted", "Group", pk, before=before)

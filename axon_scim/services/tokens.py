@@ -49,9 +49,14 @@ def issue_token(
 
 
 def revoke_token(token: ScimToken, actor: Actor = SYSTEM) -> ScimToken:
-    """Revoke a token; requests presenting it fail from the next one on."""
+    """Revoke a token; requests presenting it fail from the next one on.
+
+    Locks: the token row only, FOR NO KEY UPDATE, so the audit events of
+    requests still running with the token (which refer to it) never wait for
+    the revocation; revoking a revoked token records nothing.
+    """
     with audited(token.organization):
-        token = ScimToken.objects.select_for_update().get(pk=token.pk)
+        token = ScimToken.objects.select_for_update(no_key=True).get(pk=token.pk)
         if token.revoked is None:
             before = _token_summary(token)
             token.revoked = now()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError
+from django.db.models import F
 from django.utils.timezone import now
 
 from .. import role_sync, signals
@@ -19,7 +21,7 @@ from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..models import Organization, ScimGroup, ScimUser, ScimUserValue
 from ..protocol.constants import ENTERPRISE_USER_SCHEMA
-from ..protocol.errors import InvalidValueError
+from ..protocol.errors import InvalidValueError, NotFoundError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import PatchOperation, apply_patch
 from ..protocol.schemas import USER_RESOURCE
@@ -33,7 +35,20 @@ from ..rendering import (
     primary_email,
     user_changes,
 )
-from ._common import after_commit, check_lengths, lock_user, parse_id, user_name_conflict
+from ._common import (
+    LocksMoved,
+    after_commit,
+    check_lengths,
+    key_share,
+    lock_account,
+    lock_for_key_change,
+    lock_groups,
+    lock_user,
+    lock_users,
+    parse_id,
+    retry_locks,
+    user_name_conflict,
+)
 from .groups import touch_group
 
 __all__ = ["create_user", "delete_user", "patch_user", "replace_user"]
@@ -63,29 +78,30 @@ def _remember(user: ScimUser, values: list[ScimUserValue], groups: list[Any]) ->
 
 
 def _resolve_manager(organization: Organization, user: ScimUser, manager: str | None) -> None:
+    """Point ``user`` at the manager the document names; a new manager is held FOR KEY SHARE.
+
+    The key-share lock (see services._common) keeps the manager from being
+    deleted before this change commits: a concurrent delete either finishes
+    first, and the manager is then unknown (400), or waits for this change.
+    """
     if manager is None:
         return
     if manager == "":
         user.manager = None
         return
     pk = parse_id(manager)
+    if pk is not None and pk == user.manager_id:
+        return
     found = ScimUser.objects.for_tenant(organization).filter(pk=pk).first() if pk else None
-    if found is None:
+    if found is None or not key_share(ScimUser, organization, [found.pk]):
         raise InvalidValueError(f'manager "{manager}" is not a user of this organization.')
     if user.pk == found.pk:
         raise InvalidValueError("A user cannot be their own manager.")
     user.manager = found
 
 
-def _write_user(
-    organization: Organization,
-    user: ScimUser,
-    changes: UserChanges,
-    *,
-    creating: bool,
-    previous: list[ScimUserValue] | None = None,
-) -> None:
-    """Store columns, value rows and the portal account of ``user`` from ``changes``."""
+def _assign(organization: Organization, user: ScimUser, changes: UserChanges) -> None:
+    """Set the columns, ``active`` and manager of ``user`` from ``changes``; nothing is saved."""
     if not changes.columns["user_name"]:
         raise InvalidValueError("userName is required.")
     for column, value in changes.columns.items():
@@ -95,21 +111,47 @@ def _write_user(
     if changes.active_given:
         user.active = changes.active
     _resolve_manager(organization, user, changes.manager)
-    user.last_modified = now()
     for row in changes.values:
         row.organization = organization
         row.user = user
         row.value_lower = row.value.lower()
-    if creating:
+
+
+# Columns that say nothing about what the client sent: they never make a change.
+BOOKKEEPING = frozenset(
+    {"id", "organization_id", "account_id", "version", "created", "last_modified"}
+)
+
+
+def _stored_state(user: ScimUser, values: list[ScimUserValue]) -> tuple[Any, ...]:
+    """What a write would store for ``user``: equal states mean the write changes nothing."""
+    columns = tuple(
+        getattr(user, column.attname)
+        for column in ScimUser._meta.concrete_fields
+        if column.attname not in BOOKKEEPING and column.attname != "user_name_lower"
+    )
+    return columns, sorted(map(_row_key, values))
+
+
+def _store(
+    user: ScimUser, changes: UserChanges, previous: list[ScimUserValue] | None = None
+) -> None:
+    """Save the user and its value rows: a new user (``previous`` None) or a new version."""
+    user.last_modified = now()
+    if previous is None:
         user.save(force_insert=True)
         ScimUserValue.objects.bulk_create(changes.values)
-    else:
-        user.version += 1
-        user.save()
-        # Value rows are rewritten only when they differ (most updates leave them be).
-        if [_row_key(row) for row in previous or []] != [_row_key(row) for row in changes.values]:
-            ScimUserValue.objects.filter(user=user).delete()
-            ScimUserValue.objects.bulk_create(changes.values)
+        return
+    user.version += 1
+    user.save()
+    # Value rows are rewritten only when they differ (most updates leave them be).
+    if sorted(map(_row_key, previous)) != sorted(map(_row_key, changes.values)):
+        ScimUserValue.objects.filter(user=user).delete()
+        ScimUserValue.objects.bulk_create(changes.values)
+
+
+def _sync_account(user: ScimUser, changes: UserChanges) -> None:
+    """Create the portal account of a new user, or bring an existing one in line."""
     adapter = get_adapter()
     email = primary_email(changes.values)
     if user.account_id is None:
@@ -120,7 +162,8 @@ def _write_user(
 
 
 def _row_key(row: ScimUserValue) -> tuple[Any, ...]:
-    return (row.attribute, row.value, row.type, row.display, row.primary, row.extra)
+    # (attribute, position) is unique, so sorting never compares what follows.
+    return (row.attribute, row.position, row.value, row.type, row.display, row.primary, row.extra)
 
 
 def _check_values(values: list[ScimUserValue]) -> None:
@@ -135,12 +178,17 @@ def _check_values(values: list[ScimUserValue]) -> None:
 
 
 def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimUser:
-    """Provision a user from a normalized SCIM document (POST /Users)."""
+    """Provision a user from a normalized SCIM document (POST /Users).
+
+    Locks: see services._common (only a manager it names, FOR KEY SHARE).
+    """
     changes = user_changes(doc)
     user = ScimUser(organization=organization)
     try:
         with audited(organization):
-            _write_user(organization, user, changes, creating=True)
+            _assign(organization, user, changes)
+            _store(user, changes)
+            _sync_account(user, changes)
             _remember(user, changes.values, [])
             record_event(
                 organization,
@@ -202,7 +250,14 @@ def _update_user(
     *,
     patched: bool = False,
 ) -> ScimUser:
-    """Replace or patch: ``new_document`` makes the new document from the locked user."""
+    """Replace or patch: ``new_document`` makes the new document from the locked user.
+
+    Locks: see services._common (the user, a new manager FOR KEY SHARE, the
+    user FOR UPDATE if its userName changes, the account, then the roles if
+    it is deactivated or reactivated, and for a reactivation the groups its
+    roles come from FOR KEY SHARE). A document that changes nothing writes
+    nothing: no new version, no audit event.
+    """
     attempted = ""
     try:
         with audited(organization):
@@ -210,20 +265,23 @@ def _update_user(
             check_if_match(if_match, make_etag(user.version))
             context = UserContext.load([user])
             previous = context.values.get(user.pk, [])
-            before = _user_snapshot(user, previous)
-            # An unassigned ``active`` (None) changes nothing: access follows the
-            # last explicit true or false, which the account's state holds.
-            was_enabled = (
-                user.account.is_active if user.account is not None else user.active is not False
-            )
+            before, state = _user_snapshot(user, previous), _stored_state(user, previous)
             changes = user_changes(new_document(user, context), patched=patched)
             attempted = changes.columns["user_name"]
-            _write_user(organization, user, changes, creating=False, previous=previous)
+            was_active, key = user.active, user.user_name_lower
+            _assign(organization, user, changes)
+            if user.user_name.lower() != key:  # a key change (see services._common)
+                lock_for_key_change(ScimUser, user.pk)
+            lock_account(user)
+            was_enabled = _enabled(user, was_active)
+            if _stored_state(user, changes.values) != state or _sets_password(changes):
+                _store(user, changes, previous)
+                after = _user_snapshot(user, changes.values)
+                record_event(
+                    organization, actor, "user.updated", "User", user.pk, before=before, after=after
+                )
+            _sync_account(user, changes)
             _remember(user, changes.values, context.groups.get(user.pk, []))
-            after = _user_snapshot(user, changes.values)
-            record_event(
-                organization, actor, "user.updated", "User", user.pk, before=before, after=after
-            )
             if user.active is False and was_enabled:
                 _deactivate(organization, actor, user)
             elif user.active is True and not was_enabled:
@@ -233,10 +291,28 @@ def _update_user(
     return user
 
 
+def _enabled(user: ScimUser, was_active: bool | None) -> bool:
+    """Whether the user could sign in before this change: its account's state, read locked.
+
+    An unassigned ``active`` (None) changes nothing: access follows the last
+    explicit true or false, which the account's state holds (``was_active``
+    stands in for a user without an account).
+    """
+    return user.account.is_active if user.account is not None else was_active is not False
+
+
+def _sets_password(changes: UserChanges) -> bool:
+    """A stored password is a change even though it is never returned (write-only)."""
+    return changes.password is not None and scim_settings.STORE_PASSWORD
+
+
 def _deactivate(
     organization: Organization, actor: Actor, user: ScimUser, *, deleted: bool = False
 ) -> None:
-    """Disable the account at once and take away the roles its groups gave it."""
+    """Disable the account at once and take away the roles its groups gave it.
+
+    Locks: the caller holds the user and its account (see services._common).
+    """
     if user.account is not None:
         account_id = user.account.pk
         role_sync.reconcile(
@@ -264,14 +340,21 @@ def _deactivate(
 
 
 def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> None:
-    """Restore the roles of a reactivated user from its current groups."""
+    """Restore the roles of a reactivated user from its current groups.
+
+    Locks: the caller holds the user and its account (see services._common),
+    so its memberships and its groups' mappings are read as committed; the
+    groups are then held FOR KEY SHARE, last.
+    """
     if user.account is not None:
+        sources: list[UUID] = []
         role_sync.reconcile(
             organization,
             actor,
             [user.account_id],
-            lambda: role_sync.restore_from_groups(organization, user),
+            lambda: sources.extend(role_sync.restore_from_groups(organization, user)),
         )
+        key_share(ScimGroup, organization, sources)  # references last: see services._common
     record_event(organization, actor, "user.reactivated", "User", user.pk)
     after_commit(
         signals.user_reactivated,
@@ -283,54 +366,78 @@ def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> Non
     )
 
 
+def _ids(rows: Any) -> set[UUID]:
+    return set(rows.values_list("pk", flat=True))
+
+
+def _lock_for_delete(organization: Organization, pk: UUID) -> tuple[ScimUser, list[ScimGroup]]:
+    """The user to delete and its groups, locked in the lock order (see services._common).
+
+    Its groups lose a member, and its reports lose their manager; both are
+    read, locked (groups, then the user and its reports in id order) and read
+    again, since a change may have committed in between (``retry_locks``).
+    Then the user is locked FOR UPDATE: nothing new can refer to it.
+    """
+    groups_of = ScimGroup.objects.for_tenant(organization).filter(memberships__user_id=pk)
+    reports_of = ScimUser.objects.for_tenant(organization).filter(manager_id=pk)
+    group_ids, report_ids = _ids(groups_of), _ids(reports_of)
+    groups = lock_groups(organization, group_ids)
+    lock_users(organization, {pk, *report_ids})
+    user = lock_user(organization, pk)
+    lock_for_key_change(ScimUser, pk)
+    if _ids(groups_of) != group_ids or not _ids(reports_of) <= report_ids:
+        raise LocksMoved
+    return user, groups
+
+
 def delete_user(
     organization: Organization, actor: Actor, user_id: object, *, if_match: str | None = None
 ) -> None:
     """Delete a user (DELETE /Users/{id}); the portal account is disabled at once, not deleted.
 
-    The user's groups lose a member, so they get a new version, an audit event
-    and a ``group_membership_changed`` signal. They are locked before the user,
-    in the order group changes lock them (group, then users: the lock order
-    in ``_common``), so the two never deadlock.
+    Locks: see services._common (the user's groups, the user and its reports,
+    its account, the roles). The groups lose a member, so they get a new
+    version, an audit event and a ``group_membership_changed`` signal; the
+    reports lose their manager, so they get a new version. Audit events and
+    signals carry the canonical id, whatever form of it the client sent.
     """
     with audited(organization):
         pk = parse_id(user_id)
-        groups = list(
-            ScimGroup.objects.for_tenant(organization)
-            .select_for_update(of=("self",))
-            .filter(memberships__user_id=pk)
-            .order_by("pk")
-            if pk
-            else ()
-        )
-        user = lock_user(organization, user_id)
+        if pk is None:
+            raise NotFoundError(f'User "{user_id}" not found.')
+        user, groups = retry_locks(lambda: _lock_for_delete(organization, pk))
+        lock_account(user)
         check_if_match(if_match, make_etag(user.version))
         values = UserContext.load([user], groups=False).values.get(user.pk, [])
         before = _user_snapshot(user, values)
         _deactivate(organization, actor, user, deleted=True)
+        ScimUser.objects.for_tenant(organization).filter(manager_id=pk).update(
+            manager=None, version=F("version") + 1, last_modified=now()
+        )
         user.delete()
-        record_event(organization, actor, "user.deleted", "User", user_id, before=before)
+        user.pk = pk  # the signals sent after commit name the user that was deleted
+        record_event(organization, actor, "user.deleted", "User", pk, before=before)
         for group in groups:
-            group.organization = organization
-            touch_group(group)
-            record_event(
-                organization,
-                actor,
-                "group.updated",
-                "Group",
-                group.pk,
-                after={
-                    "membersRemoved": [str(pk)],
-                    "membersRemovedCount": 1,
-                    "reason": "user.deleted",
-                },
-            )
-            after_commit(
-                signals.group_membership_changed,
-                ScimGroup,
-                organization,
-                actor,
-                group=group,
-                added=[],
-                removed=[str(pk)],
-            )
+            _member_left(organization, actor, group, pk)
+
+
+def _member_left(organization: Organization, actor: Actor, group: ScimGroup, pk: UUID) -> None:
+    """A deleted user's group: a new version, an audit event, a signal after commit."""
+    touch_group(group)
+    record_event(
+        organization,
+        actor,
+        "group.updated",
+        "Group",
+        group.pk,
+        after={"membersRemoved": [str(pk)], "membersRemovedCount": 1, "reason": "user.deleted"},
+    )
+    after_commit(
+        signals.group_membership_changed,
+        ScimGroup,
+        organization,
+        actor,
+        group=group,
+        added=[],
+        removed=[str(pk)],
+    )
