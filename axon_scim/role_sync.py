@@ -24,6 +24,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from guardian.utils import get_user_obj_perms_model
 
@@ -115,6 +116,12 @@ def holders(organization: Organization, role: int) -> list[AccountId]:
     )
 
 
+# SCIM users whose groups grant roles: ``active`` true, or unassigned (None) while the
+# account is enabled. An unassigned ``active`` keeps the last explicit value, which the
+# account's ``is_active`` holds (services.users), so a deactivated user stays out.
+ENABLED = ~Q(active=False) & ~Q(active__isnull=True, account__is_active=False)
+
+
 def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[AccountId]:
     """The portal accounts of SCIM users among ``user_ids`` that are not deactivated.
 
@@ -124,8 +131,7 @@ def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[Acc
     for chunk in chunks(list(user_ids)):
         accounts += (
             ScimUser.objects.for_tenant(organization)
-            .filter(pk__in=chunk, account__isnull=False)
-            .exclude(active=False)
+            .filter(ENABLED, pk__in=chunk, account__isnull=False)
             .values_list("account_id", flat=True)
         )
     return accounts
@@ -138,7 +144,7 @@ def member_accounts(group: ScimGroup, *, active_only: bool = True) -> list[Accou
     """
     members = ScimUser.objects.filter(memberships__group=group, account__isnull=False)
     if active_only:
-        members = members.exclude(active=False)
+        members = members.filter(ENABLED)
     return list(members.values_list("account_id", flat=True))
 
 

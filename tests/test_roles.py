@@ -306,3 +306,21 @@ def test_editing_a_role_moves_its_holders(scim, org, viewer):
         "permissions": [],
     }
     assert created.organization == org
+
+
+@pytest.mark.django_db
+def test_an_unassigned_active_keeps_a_deactivated_user_out_of_group_roles(scim, org, viewer):
+    # Removing ``active`` changes nothing: the account stays disabled, so a mapped
+    # group the user joins afterwards grants it nothing, and neither does a new mapping.
+    alice = provision(scim, "alice@x.com")
+    patch(scim, "Users", alice, {"op": "replace", "path": "active", "value": False})
+    patch(scim, "Users", alice, {"op": "remove", "path": "active"})
+    assert ScimUser.objects.get(pk=alice).active is None
+    staff = group(scim, "Staff")
+    services.set_group_role(org, ADMIN, staff, viewer.pk)
+    patch(scim, "Groups", staff, {"op": "add", "path": "members", "value": [{"value": alice}]})
+    ops = group(scim, "Ops", alice)
+    services.set_group_role(org, ADMIN, ops, viewer.pk)
+    assert roles_of(alice) == set()
+    assert perms(org, alice) == set()
+    assert not get_user_model().objects.get(scim_user__pk=alice).is_active
