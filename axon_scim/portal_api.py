@@ -37,6 +37,7 @@ from .audit import request_actor
 from .models import AuditEvent, Organization, Role, ScimGroup, ScimToken
 from .permissions import CanConfigureSso, HasSessionOrganization, session_organization
 from .protocol.errors import NotFoundError, ScimError
+from .protocol.text import find_bad_text
 
 # The largest id a BigAutoField holds.
 MAX_ID = 2**63 - 1
@@ -68,7 +69,8 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
 
 
 class PortalJSONParser(JSONParser):
-    """DRF's JSON parser, with a 400 for bodies nested too deeply to parse."""
+    """DRF's JSON parser, with a 400 for bodies nested too deeply to parse, and for
+    strings holding NUL or a lone surrogate (``protocol.text``), as the SCIM parser does."""
 
     def parse(
         self,
@@ -77,9 +79,13 @@ class PortalJSONParser(JSONParser):
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            body = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("The request body is nested too deeply.") from None
+        bad = find_bad_text(body)
+        if bad is not None:
+            raise ParseError(bad.message())
+        return body
 
 
 class PortalPagination(LimitOffsetPagination):
