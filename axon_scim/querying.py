@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from .models import ScimMembership, ScimUserValue
+from .models import ScimMembership, ScimUserValue, value_digest
 from .protocol import constants as c
 from .protocol.errors import InvalidFilterError, InvalidValueError, UnknownAttributeError
 from .protocol.filter import (
@@ -121,6 +121,8 @@ class StringTarget(Target):
     case_exact: bool = False
     lowered: str | None = None
     nullable: bool = False
+    # An indexed column holding ``value_digest()`` of this one, for equality (long values).
+    digest: str | None = None
 
     def _guard(self, condition: Q) -> Q:
         # A NULL column would make the leaf NULL, and NOT NULL is NULL: keep it two-valued.
@@ -135,6 +137,11 @@ class StringTarget(Target):
         if value == "":
             # co/sw/ew "" hold for any value; ordering against "" is decided by presence.
             return self.present() if op in ("co", "sw", "ew", "gt", "ge") else NEVER
+        if op == "eq" and self.digest is not None:
+            # The digest's index finds the row (a long value fits no btree entry); comparing
+            # the value too keeps the answer exact should two values share a digest.
+            exact = replace(self, digest=None).compare(op, value, attr)
+            return Q(**{self.digest: value_digest(value)}) & exact
         if self.case_exact:
             return self._guard(self._exact_case(op, value))
         if self.lowered is not None:
@@ -377,9 +384,9 @@ def _user_values(name: str, alias_keys: Sequence[str] = ()) -> Callable[[], Quer
 def _value_subs(value_case_exact: bool) -> dict[str, Target]:
     return {
         "value": (
-            StringTarget("value", case_exact=True)
+            StringTarget("value", case_exact=True, digest="value_digest")
             if value_case_exact
-            else StringTarget("value", lowered="value_lower")
+            else StringTarget("value", lowered="value_lower", digest="value_digest")
         ),
         "display": StringTarget("display"),
         "type": StringTarget("type"),

@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 # Longer filters are refused before parsing: no real client sends them, and
-# they would only cost CPU and deep trees.
-MAX_FILTER_LENGTH = 4096
+# they would only cost CPU and deep trees. The room is the longest value an
+# attribute keeps (16 KB, an x509Certificates value), so that any stored value
+# can be looked up, plus 4 KB around it.
+MAX_FILTER_LENGTH = 16384 + 4096
 # Parentheses, ``not`` and brackets nest at most this deep, so that a hostile
 # filter answers 400 instead of exhausting the interpreter's stack.
 MAX_DEPTH = 50
