@@ -254,6 +254,9 @@ class PortalView(generics.GenericAPIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [PortalJSONParser]
     pagination_class = PortalPagination
+    # OPTIONS answers 405: DRF's metadata describes a PUT by calling get_object(),
+    # which views without a queryset (the role mapping) do not have: a 500.
+    metadata_class = None
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return portal_exception_handler

@@ -12,7 +12,9 @@ not seconds), for a deeper search before a release.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -205,16 +207,26 @@ json_values = st.recursive(
 """Any JSON value, with hostile strings, huge numbers and a little nesting."""
 
 
-def deep(value: Any, depth: int) -> Any:
-    for _ in range(depth):
-        value = [value]
-    return value
+# A value nested ``n`` lists deep is written as a marker and expanded by ``wire_json``:
+# json.dumps itself cannot write what is nested deeper than the recursion limit.
+deep_values = st.integers(50, 3000).map(lambda depth: f"@@deep:{depth}@@")
+_DEEP = re.compile(r'"@@deep:(\d+)@@"')
+
+
+def wire_json(body: Any) -> str:
+    """``body`` as JSON text, lone surrogates as escapes and deep markers expanded."""
+
+    def nested(marker: re.Match[str]) -> str:
+        depth = int(marker.group(1))
+        return "[" * depth + "null" + "]" * depth
+
+    return _DEEP.sub(nested, json.dumps(body))
 
 
 def documents(resource: ResourceType) -> st.SearchStrategy[dict[str, Any]]:
     """Resource bodies: real attribute names (some URN-qualified) with any values."""
     keys = st.one_of(st.sampled_from(attribute_names(resource)), hostile_text)
-    values = st.one_of(json_values, st.builds(deep, json_values, st.integers(50, 3000)))
+    values = st.one_of(json_values, deep_values)
     base = {"schemas": [resource.schema.id]}
     required = {"userName": "fuzz@x.com"} if resource is USER_RESOURCE else {"displayName": "Fuzz"}
     return st.builds(

@@ -32,6 +32,19 @@ def spelled(doc: dict[str, Any]) -> str:
     return json.dumps(doc).replace(BAD, f"x{LONE}y")
 
 
+@pytest.fixture
+def portal(org: Organization) -> Client:
+    """A portal session of an admin holding sso:configure on ``org``."""
+    admin = get_user_model().objects.create(username="admin")
+    assign_perm("configure_sso", admin, org)
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session[SESSION_ORGANIZATION_KEY] = org.pk
+    session.save()
+    return client
+
+
 def state() -> tuple[int, int, int]:
     return ScimUser.objects.count(), ScimGroup.objects.count(), AuditEvent.objects.count()
 
@@ -135,18 +148,51 @@ def test_a_user_agent_with_control_characters_is_recorded_without_them(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("text", [f'"x{LONE}"', '"x\\u0000"'])
-def test_portal_bodies_with_surrogates_or_nul_are_400(org: Organization, text: str) -> None:
-    admin = get_user_model().objects.create(username="admin")
-    assign_perm("configure_sso", admin, org)
-    client = Client()
-    client.force_login(admin)
-    session = client.session
-    session[SESSION_ORGANIZATION_KEY] = org.pk
-    session.save()
-    response = client.post(
+def test_portal_bodies_with_surrogates_or_nul_are_400(portal: Client, text: str) -> None:
+    response = portal.post(
         "/api/v1/scim/tokens", f'{{"label": {text}}}', content_type="application/json"
     )
     assert response.status_code == 400, response.content
     body: dict[str, Any] = response.json()
     assert '"label"' in body["detail"]
     assert not ScimToken.objects.exists()
+
+
+# --- what the property tests found (tests/test_never_500.py, tests/test_filter_agreement.py) ---
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        'meta.created gt "0001-01-01T00:00:00+01:00"',
+        'meta.lastModified lt "9999-12-31T23:59:59-01:00"',
+    ],
+)
+def test_a_datetime_utc_cannot_write_is_400_invalid_filter(scim: ScimClient, text: str) -> None:
+    """A 500 on SQLite (OverflowError converting to UTC); PostgreSQL answered 200."""
+    assert_error(scim.get("Users", {"filter": text}), 400, "invalidFilter")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/scim/v2/%0A", "/scim/v2/Users%0A/x", "/scim/v2/a%0Ab"])
+def test_a_path_holding_a_newline_is_a_scim_404(scim: ScimClient, path: str) -> None:
+    """Django's HTML 404 answered: the catch-all pattern stopped at the newline."""
+    assert_error(scim.get(path), 404)
+
+
+@pytest.mark.django_db
+def test_the_scim_404_answers_in_the_accepted_media_type(scim: ScimClient) -> None:
+    response = scim.get("/scim/v2/Nothing", headers={"Accept": "application/json"})
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["schemas"] == [c.ERROR]
+
+
+@pytest.mark.django_db
+def test_options_on_the_portal_api_is_405_not_500(org: Organization, portal: Client) -> None:
+    """DRF's OPTIONS metadata called get_object() on the role-mapping view, which has none."""
+    group = ScimGroup.objects.create(organization=org, display_name="G")
+    for path in (f"groups/{group.pk}/role-mapping", "tokens", "roles"):
+        response = portal.options(f"/api/v1/scim/{path}")
+        assert response.status_code == 405, response.content
+        assert response["Content-Type"] == "application/json"

@@ -158,3 +158,72 @@ def test_equality_on_a_value_uses_the_digest_index(org: Organization) -> None:
     for text in ('emails.value eq "work17@x.com"', 'emails[value eq "work17@x.com"]'):
         plan = _plan(org, text)
         assert "axon_scim_value_digest" in plan, plan
+
+
+# Every string column a client writes, with its documented maximum (README, "Guarantees").
+USER_MAXIMA = [
+    ("userName", "user_name", 255),
+    ("externalId", "external_id", 255),
+    ("displayName", "display_name", 255),
+    ("nickName", "nick_name", 255),
+    ("profileUrl", "profile_url", 1024),
+    ("title", "title", 255),
+    ("userType", "user_type", 255),
+    ("preferredLanguage", "preferred_language", 64),
+    ("locale", "locale", 64),
+    ("timezone", "timezone", 64),
+    ("name.formatted", "name_formatted", 512),
+    ("name.familyName", "name_family", 255),
+    ("name.givenName", "name_given", 255),
+    ("name.middleName", "name_middle", 255),
+    ("name.honorificPrefix", "name_honorific_prefix", 64),
+    ("name.honorificSuffix", "name_honorific_suffix", 64),
+    (f"{c.ENTERPRISE_USER_SCHEMA}:employeeNumber", "employee_number", 255),
+    (f"{c.ENTERPRISE_USER_SCHEMA}:costCenter", "cost_center", 255),
+    (f"{c.ENTERPRISE_USER_SCHEMA}:organization", "enterprise_organization", 255),
+    (f"{c.ENTERPRISE_USER_SCHEMA}:division", "division", 255),
+    (f"{c.ENTERPRISE_USER_SCHEMA}:department", "department", 255),
+    ("emails.type", "type", 64),
+    ("emails.display", "display", 255),
+]
+
+
+def _user_body(path: str, value: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": [c.USER_SCHEMA, c.ENTERPRISE_USER_SCHEMA], "userName": "u"}
+    if path.startswith(c.ENTERPRISE_USER_SCHEMA):
+        body[c.ENTERPRISE_USER_SCHEMA] = {path.rpartition(":")[2]: value}
+    elif path.startswith("emails."):
+        body["emails"] = [{"value": "u@x.com", path.partition(".")[2]: value}]
+    elif path.startswith("name."):
+        body["name"] = {path.partition(".")[2]: value}
+    else:
+        body[path] = value
+    return body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "column", "longest"), USER_MAXIMA)
+def test_every_user_string_has_its_maximum(
+    scim: ScimClient, path: str, column: str, longest: int
+) -> None:
+    model = ScimUserValue if path.startswith("emails.") else ScimUser
+    assert model._meta.get_field(column).max_length == longest  # the table is the truth
+    response = scim.post("Users", _user_body(path, "é" * (longest + 1)))
+    error = assert_error(response, 400, "invalidValue")
+    assert f'"{path}" is longer than {longest} characters' in error["detail"]
+    assert not ScimUser.objects.exists()
+    response = scim.post("Users", _user_body(path, "é" * longest))
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("attribute", ["displayName", "externalId"])
+def test_group_strings_have_their_maximum(scim: ScimClient, attribute: str) -> None:
+    body = {"schemas": [c.GROUP_SCHEMA], "displayName": "G", attribute: "g" * 256}
+    assert_error(scim.post("Groups", body), 400, "invalidValue")
+    group = scim.post("Groups", {"schemas": [c.GROUP_SCHEMA], "displayName": "G"}).json()["id"]
+    operation = {"op": "replace", "path": attribute, "value": "g" * 256}
+    error = assert_error(scim.patch(f"Groups/{group}", patch_body(operation)), 400, "invalidValue")
+    assert f'"{attribute}" is longer than 255 characters' in error["detail"]
+    operation["value"] = "g" * 255
+    assert scim.patch(f"Groups/{group}", patch_body(operation)).status_code == 200

@@ -17,7 +17,6 @@ inputs the fuzzing found, each a 500 before its fix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -58,6 +57,7 @@ from .strategies import (
     json_values,
     patch_bodies,
     real_filters,
+    wire_json,
 )
 
 
@@ -172,10 +172,8 @@ headers = st.fixed_dictionaries(
 
 
 def encoded(body: Any) -> str | bytes:
-    """A body as bytes on the wire: JSON (surrogates as escapes), or raw text and bytes."""
-    if isinstance(body, bytes | str):
-        return body
-    return json.dumps(body)
+    """A body as it goes on the wire: raw bytes as they are, anything else as JSON."""
+    return body if isinstance(body, bytes) else wire_json(body)
 
 
 def bodies(resource: Any) -> st.SearchStrategy[Any]:

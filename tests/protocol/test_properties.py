@@ -14,6 +14,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -144,3 +145,23 @@ def test_the_patch_engine_answers_any_user_patch(body: Any) -> None:
 @given(patch_bodies(GROUP_RESOURCE))
 def test_the_patch_engine_answers_any_group_patch(body: Any) -> None:
     _patch(body, GROUP, GROUP_RESOURCE)
+
+
+# --- disagreements with the database that tests/test_filter_agreement.py found ---
+
+
+def test_a_bad_comparison_is_refused_whatever_the_data() -> None:
+    """``emails[value eq true]`` matched nothing on a user without emails; the database said 400."""
+    without_emails = {k: v for k, v in USER.items() if k != "emails"}
+    for text in ("emails[value eq true]", 'userName eq "x" and emails.value gt true'):
+        for item in (USER, without_emails):
+            with pytest.raises(InvalidFilterError):
+                matches(parse_filter(text), item, resource=USER_RESOURCE)
+
+
+def test_a_value_without_primary_is_not_primary() -> None:
+    """RFC 7643 section 2.4: ``primary`` not sent is false, to the database and the evaluator."""
+    phone = {**USER, "phoneNumbers": [{"value": "555"}]}
+    assert matches(parse_filter("phoneNumbers[primary eq false]"), phone, resource=USER_RESOURCE)
+    assert matches(parse_filter("phoneNumbers.primary pr"), phone, resource=USER_RESOURCE)
+    assert not matches(parse_filter('phoneNumbers[primary eq ""]'), phone, resource=USER_RESOURCE)
