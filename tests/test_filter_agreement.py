@@ -149,7 +149,7 @@ def _evaluated(text: str, docs: list[dict[str, Any]]) -> set[str] | None:
 
 
 @pytest.mark.django_db
-@budget(60)
+@budget(40)
 @given(
     population=st.lists(users, min_size=1, max_size=5),
     texts=st.lists(filters, min_size=1, max_size=8),

@@ -331,14 +331,14 @@ def check_portal(call: Call, client: Client) -> None:
         assert isinstance(response.json(), dict), response.content
 
 
-@budget(250)
+@budget(200)
 @given(data=st.data())
 def test_no_scim_request_is_a_500(site: Site, data: st.DataObject) -> None:
     call = data.draw(scim_calls(site))
     _in_rollback(lambda: check_scim(call))
 
 
-@budget(120)
+@budget(100)
 @given(data=st.data(), who=st.sampled_from(["admin", "admin", "anonymous", "bystander"]))
 def test_no_portal_request_is_a_500(site: Site, data: st.DataObject, who: str) -> None:
     call = data.draw(portal_calls(site))

@@ -68,7 +68,7 @@ PIECES = [
 filter_text = st.one_of(hostile_text, st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
 
 
-@budget(300)
+@budget(200)
 @given(filters)
 def test_a_printed_filter_parses_back_to_itself(tree: Filter) -> None:
     text = format_filter(tree)
@@ -76,7 +76,7 @@ def test_a_printed_filter_parses_back_to_itself(tree: Filter) -> None:
         assert parse_filter(text) == tree
 
 
-@budget(300)
+@budget(200)
 @given(patch_paths)
 def test_a_printed_path_parses_back_to_itself(path: PatchPath) -> None:
     assert parse_path(format_patch_path(path)) == path
@@ -135,7 +135,7 @@ def _patch(body: Any, document: dict[str, Any], resource: ResourceType) -> None:
     json.dumps(result, allow_nan=False)  # still a JSON document
 
 
-@budget(400)
+@budget(300)
 @given(patch_bodies(USER_RESOURCE))
 def test_the_patch_engine_answers_any_user_patch(body: Any) -> None:
     _patch(body, USER, USER_RESOURCE)
