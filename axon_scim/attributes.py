@@ -163,7 +163,9 @@ def _value_target(sub: Attribute) -> Target:
     if sub.name == "primary":
         return BooleanTarget("primary", null_is_false=True)
     if sub.name == "value":
-        return StringTarget("value", case_exact=sub.case_exact, lowered="value_lower")
+        return StringTarget(
+            "value", case_exact=sub.case_exact, lowered="value_lower", digest="value_digest"
+        )
     if sub.name in VALUE_COLUMNS:
         return StringTarget(sub.name, case_exact=sub.case_exact)
     # A key the client did not send reads as NULL.

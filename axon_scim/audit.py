@@ -30,6 +30,7 @@ from django.utils.timezone import now
 
 from .conf import scim_settings
 from .models import AuditChain, AuditEvent, Organization, ScimToken
+from .protocol.text import printable
 
 MASK = "********"
 SECRET_KEYS = frozenset({"password", "secret", "token", "secret_hash", "secrethash"})
@@ -78,7 +79,8 @@ def request_actor(request: Any, *, token: ScimToken | None = None, user: Any = N
         user=user,
         request_id=request_id,
         ip=client_ip(meta),
-        user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
+        # Free client text: only printable characters (PostgreSQL refuses NUL in text).
+        user_agent=printable(meta.get("HTTP_USER_AGENT", ""))[:512],
     )
 
 

@@ -116,11 +116,33 @@ class ScimUser(models.Model):
         super().save(*args, **kwargs)
 
 
+# The longest ``value`` of each multi-valued User attribute, in characters; a
+# longer one is a 400 naming the attribute. Certificates (base64 DER, one per
+# value) and photos (URLs, data: URIs among them) need room; the rest are short.
+VALUE_MAX_LENGTHS: dict[str, int] = {"x509Certificates": 16384, "photos": 16384}
+DEFAULT_VALUE_MAX_LENGTH = 4096
+
+
+def value_digest(value: str) -> str:
+    """The digest that equality lookups of a value row use: MD5 of the lower-cased value, in hex.
+
+    Not a security measure: a short, fixed-size key for an index that a value of
+    any length fits (a btree entry holds at most about 2.7 KB), checked against
+    the value itself after the index lookup.
+    """
+    return hashlib.md5(
+        value.lower().encode("utf-8", "surrogatepass"), usedforsecurity=False
+    ).hexdigest()
+
+
 class ScimUserValue(models.Model):
     """One value of a multi-valued User attribute (an email, a phone number, an address ...).
 
     Rows let ``emails[type eq "work" and value co "@x"]`` compile to a single
-    ``Exists()`` subquery on SQLite and PostgreSQL alike.
+    ``Exists()`` subquery on SQLite and PostgreSQL alike. ``value`` may be as
+    long as ``max_value_length`` allows, so equality is looked up through the
+    indexed ``value_digest`` (``value_digest()`` of the value), then confirmed
+    on the value.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -130,6 +152,7 @@ class ScimUserValue(models.Model):
     type = models.CharField(max_length=64, blank=True, default="")
     value = models.TextField(blank=True, default="")
     value_lower = models.TextField(blank=True, default="", editable=False)
+    value_digest = models.CharField(max_length=32, blank=True, default="", editable=False)
     display = models.CharField(max_length=255, blank=True, default="")
     # None: the client did not say; False is a value of its own (RFC 7643 section 2.3.2).
     primary = models.BooleanField(null=True, blank=True, default=None)
@@ -140,7 +163,7 @@ class ScimUserValue(models.Model):
         ordering = ["user_id", "attribute", "position"]
         indexes = [
             models.Index(
-                fields=["organization", "attribute", "value_lower"], name="axon_scim_value_lookup"
+                fields=["organization", "attribute", "value_digest"], name="axon_scim_value_digest"
             ),
             models.Index(fields=["user", "attribute", "position"], name="axon_scim_value_user"),
         ]
@@ -149,8 +172,18 @@ class ScimUserValue(models.Model):
         return f"{self.attribute}: {self.value}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.value_lower = self.value.lower()
+        self.derive_lookup_columns()
         super().save(*args, **kwargs)
+
+    def derive_lookup_columns(self) -> None:
+        """Set ``value_lower`` and ``value_digest`` from ``value``; ``bulk_create`` needs a call."""
+        self.value_lower = self.value.lower()
+        self.value_digest = value_digest(self.value)
+
+    @staticmethod
+    def max_value_length(attribute: str) -> int:
+        """The longest ``value`` that ``attribute`` (``"emails"`` ...) keeps, in characters."""
+        return VALUE_MAX_LENGTHS.get(attribute, DEFAULT_VALUE_MAX_LENGTH)
 
 
 class Role(models.Model):
@@ -441,6 +474,8 @@ class AuditChain(models.Model):
 
 
 __all__ = [
+    "DEFAULT_VALUE_MAX_LENGTH",
+    "VALUE_MAX_LENGTHS",
     "AuditChain",
     "AuditEvent",
     "ManagedPermission",
@@ -452,4 +487,5 @@ __all__ = [
     "ScimToken",
     "ScimUser",
     "ScimUserValue",
+    "value_digest",
 ]

@@ -46,6 +46,7 @@ from .audit import request_actor
 from .models import AuditEvent, Organization, Role, ScimGroup, ScimToken
 from .permissions import CanConfigureSso, HasSessionOrganization, session_organization
 from .protocol.errors import NotFoundError, ScimError
+from .protocol.text import find_bad_text
 from .throttling import PortalUserRateThrottle
 
 # The largest id a BigAutoField holds.
@@ -87,7 +88,8 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
 
 
 class PortalJSONParser(JSONParser):
-    """DRF's JSON parser, with a 400 for bodies nested too deeply to parse."""
+    """DRF's JSON parser, with a 400 for bodies nested too deeply to parse, and for
+    strings holding NUL or a lone surrogate (``protocol.text``), as the SCIM parser does."""
 
     strict = True  # NaN and Infinity are not JSON, whatever the host's STRICT_JSON
 
@@ -98,9 +100,13 @@ class PortalJSONParser(JSONParser):
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            body = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("The request body is nested too deeply.") from None
+        bad = find_bad_text(body)
+        if bad is not None:
+            raise ParseError(bad.message())
+        return body
 
 
 class PortalJSONRenderer(JSONRenderer):
@@ -292,6 +298,18 @@ def filter_events(events: QuerySet[AuditEvent], params: dict[str, Any]) -> Query
 # --- Views -------------------------------------------------------------------------
 
 
+class PortalMetadata(SimpleMetadata):
+    """OPTIONS: the view's name, description and media types, without DRF's "actions".
+
+    DRF describes a PUT by calling ``get_object()``, which views without a
+    queryset (the role mapping) do not have; the OpenAPI document describes
+    the request bodies instead.
+    """
+
+    def determine_actions(self, request: Any, view: Any) -> dict[str, Any]:
+        return {}
+
+
 class PortalView(generics.GenericAPIView):
     """Base of every portal endpoint: session login, the gate, JSON, service errors."""
 
@@ -303,7 +321,7 @@ class PortalView(generics.GenericAPIView):
     content_negotiation_class = PortalContentNegotiation
     throttle_classes = [PortalUserRateThrottle]
     versioning_class = None  # the version is in the path, /api/v1
-    metadata_class = SimpleMetadata
+    metadata_class = PortalMetadata
     filter_backends: tuple[()] = ()  # filters are the views' own (AuditEventFilterSerializer)
 
     def get_exception_handler(self) -> Callable[..., Response | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
+from .models import value_digest
 from .protocol.errors import InvalidFilterError
 from .protocol.filter import AttrPath, Compare, matches
 from .protocol.schemas import COMPLEX, Attribute, ResourceType
@@ -64,6 +65,8 @@ class StringTarget(Target):
     case_exact: bool = False
     lowered: str | None = None
     nullable: bool = False
+    # An indexed column holding ``value_digest()`` of this one, for equality (long values).
+    digest: str | None = None
 
     def _guard(self, condition: Q) -> Q:
         # A NULL column would make the leaf NULL, and NOT NULL is NULL: keep it two-valued.
@@ -78,6 +81,11 @@ class StringTarget(Target):
         if value == "":
             # co/sw/ew "" hold for any value; ordering against "" is decided by presence.
             return self.present() if op in ("co", "sw", "ew", "gt", "ge") else NEVER
+        if op == "eq" and self.digest is not None:
+            # The digest's index finds the row (a long value fits no btree entry); comparing
+            # the value too keeps the answer exact should two values share a digest.
+            exact = replace(self, digest=None).compare(op, value, attr)
+            return Q(**{self.digest: value_digest(value)}) & exact
         if self.case_exact:
             return self._guard(self._exact_case(op, value))
         if self.lowered is not None:

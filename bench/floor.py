@@ -23,7 +23,7 @@ from django.urls import path
 from django.utils.timezone import now
 from django.views.decorators.csrf import csrf_exempt
 
-from axon_scim.models import ScimGroup, ScimMembership, ScimUser, ScimUserValue
+from axon_scim.models import ScimGroup, ScimMembership, ScimUser, ScimUserValue, value_digest
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -162,6 +162,7 @@ def users(request: HttpRequest) -> HttpResponse:
             organization_id=org,
             attribute="emails",
             type="work",
+            value_digest=value_digest(match[1]),
             value_lower=match[1].lower(),
             user_id=OuterRef("pk"),
         )
@@ -261,6 +262,7 @@ def create_user(request: HttpRequest) -> HttpResponse:
                     position=n,
                     value=item["value"],
                     value_lower=item["value"].lower(),
+                    value_digest=value_digest(item["value"]),
                     type=item.get("type", ""),
                     primary=item.get("primary", False),
                 )

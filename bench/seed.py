@@ -142,6 +142,7 @@ def seed_ours(size: Sizes) -> None:
         ScimMembership,
         ScimUser,
         ScimUserValue,
+        value_digest,
     )
 
     account_model = get_user_model()
@@ -190,6 +191,7 @@ def seed_ours(size: Sizes) -> None:
                         "type": kind,
                         "value": email,
                         "value_lower": email.lower(),
+                        "value_digest": value_digest(email),
                         "display": "",
                         "primary": p == 0,
                         "extra": {},

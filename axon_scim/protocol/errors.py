@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import constants as c
+from .text import scrubbed
 
 
 class ScimError(Exception):
@@ -21,7 +22,8 @@ class ScimError(Exception):
     retry_after: int | None = None
 
     def __init__(self, detail: str | None = None, *, scim_type: str | None = None) -> None:
-        self.detail = detail or self.default_detail
+        # Details quote client input; a lone surrogate in one would fail the response's encoding.
+        self.detail = scrubbed(detail or self.default_detail)
         if scim_type is not None:
             self.scim_type = scim_type
         super().__init__(self.detail)

@@ -114,7 +114,7 @@ def _assign(organization: Organization, user: ScimUser, changes: UserChanges) ->
     for row in changes.values:
         row.organization = organization
         row.user = user
-        row.value_lower = row.value.lower()
+        row.derive_lookup_columns()
 
 
 # Columns that say nothing about what the client sent: they never make a change.
@@ -171,6 +171,9 @@ def _check_values(values: list[ScimUserValue]) -> None:
     for row in values:
         counts[row.attribute] = counts.get(row.attribute, 0) + 1
         check_lengths(row, {}, prefix=f"{row.attribute}.")
+        longest = ScimUserValue.max_value_length(row.attribute)
+        if len(row.value) > longest:
+            raise InvalidValueError(f'"{row.attribute}.value" is longer than {longest} characters.')
     limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
     for attribute, count in counts.items():
         if count > limit:

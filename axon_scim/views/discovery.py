@@ -114,6 +114,7 @@ class NotFoundView(DiscoveryView):
         self.args, self.kwargs = args, kwargs
         self.request = self.initialize_request(request, *args, **kwargs)
         self.headers = self.default_response_headers
+        self.format_kwarg = None  # negotiation needs it: the 404 answers in the Accept'ed type
         response = self.handle_exception(errors.NotFoundError("No such SCIM endpoint."))
         self.response = self.finalize_response(self.request, response, *args, **kwargs)
         return self.response

@@ -11,6 +11,7 @@ from rest_framework.parsers import BaseParser
 from ..conf import scim_settings
 from ..protocol import errors
 from ..protocol.media import is_supported_content_type
+from ..protocol.text import find_bad_text
 
 __all__ = ["ScimParser"]
 
@@ -19,7 +20,9 @@ class ScimParser(BaseParser):
     """Parses JSON bodies sent as ``application/scim+json`` or ``application/json``.
 
     The body is read with a limit, so a client cannot make the server buffer
-    more than ``MAX_REQUEST_BYTES`` even without a Content-Length.
+    more than ``MAX_REQUEST_BYTES`` even without a Content-Length. A string
+    holding NUL or a lone surrogate is refused here, for every endpoint at
+    once (``protocol.text``): 400 invalidValue naming the string.
     """
 
     media_type = "application/*"
@@ -44,21 +47,12 @@ class ScimParser(BaseParser):
             raise errors.InvalidSyntaxError("The request body is nested too deeply.") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise errors.InvalidSyntaxError(f"The request body is not valid JSON: {exc}") from None
-        # JSON can carry NUL only as the escape \u0000; no attribute may hold it.
-        if b"\\u0000" in raw and _has_nul(body):
-            raise errors.InvalidValueError("Values must not contain NUL characters.")
+        # NUL and lone surrogates can only arrive as \u escapes; no attribute may hold either.
+        bad = find_bad_text(body) if b"\\u" in raw else None
+        if bad is not None:
+            raise errors.InvalidValueError(bad.message())
         return body
 
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON value")
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False

@@ -12,6 +12,9 @@ The seam (every name below is public; nothing else is):
   ``parse_attr_path(text) -> AttrPath`` (sortBy, attributes; InvalidFilterError),
   ``format_path`` for messages, and the limits ``MAX_FILTER_LENGTH`` and
   ``MAX_DEPTH``.
+- ``printer``: ``format_filter(tree) -> str`` and ``format_patch_path``, the
+  parser's inverses (``parse_filter(format_filter(tree)) == tree``), and
+  ``format_value`` for one ``compValue``.
 - ``semantics``: ``resolve(path, resource) -> (Schema, Attribute, Attribute | None)``
   and the rules shared by the evaluator and the ORM compiler
   (``check_comparison``, ``is_null_test``, ``value_attribute``,
@@ -53,6 +56,7 @@ from .parser import (
     parse_filter,
     parse_path,
 )
+from .printer import format_filter, format_patch_path, format_value
 from .semantics import (
     as_boolean,
     check_comparison,
@@ -83,7 +87,10 @@ __all__ = [
     "check_comparison",
     "check_filter_cost",
     "filter_cost",
+    "format_filter",
+    "format_patch_path",
     "format_path",
+    "format_value",
     "is_null_test",
     "matches",
     "operands",

@@ -58,7 +58,9 @@ def matches(
     """
     if attribute is None and resource is None:
         resource = _resource_of(item)
-    return _Evaluator(attribute, resource).test(expr, item)
+    evaluator = _Evaluator(attribute, resource)
+    evaluator.check(expr)
+    return evaluator.test(expr, item)
 
 
 def _resource_of(item: dict[str, Any]) -> ResourceType | None:
@@ -121,18 +123,42 @@ class _Evaluator:
             value = check_comparison(attr, expr.op, expr.value)
         return any(_compare(expr.op, v, value, attr) for v in values)
 
-    def value_path(self, expr: ValuePath, item: dict[str, Any]) -> bool:
+    def check(self, expr: Filter) -> None:
+        """Raise whatever ``expr`` is wrong with, on any data: unknown names, bad comparisons.
+
+        ``test`` stops early (at a false ``and`` operand, at an attribute with
+        no values), so it alone would report a mistake only on some data; the
+        ORM compiler checks the whole filter first, and both must agree.
+        """
+        if isinstance(expr, And | Or):
+            for operand in operands(expr, And if isinstance(expr, And) else Or):
+                self.check(operand)
+        elif isinstance(expr, Not):
+            self.check(expr.expr)
+        elif isinstance(expr, ValuePath):
+            self.value_evaluator(expr)[0].check(expr.filter)
+        else:
+            _, attr = self.values(expr.path, {})
+            if isinstance(expr, Present) or is_null_test(expr.op, expr.value):
+                return
+            if expr.value is None:
+                raise InvalidFilterError(f'"{expr.op} null" is not a valid comparison.')
+            if attr is not None:
+                check_comparison(attr, expr.op, expr.value)
+
+    def value_evaluator(self, expr: ValuePath) -> tuple[_Evaluator, bool | None]:
+        """The evaluator of the filter in ``expr``'s brackets, and whether it is multi-valued."""
         if self.attribute is not None:
             raise InvalidFilterError("Value filters cannot be nested.")
         if self.resource is None:
-            inner = _Evaluator(Attribute(expr.path.name, COMPLEX), None, strict=False)
-            multi = None
-        else:
-            _, attr, _ = resolve(expr.path, self.resource)
-            if attr.type != COMPLEX:
-                raise InvalidFilterError(f'"{attr.name}" is not complex; it takes no value filter.')
-            inner = _Evaluator(attr, None)
-            multi = attr.multi_valued
+            return _Evaluator(Attribute(expr.path.name, COMPLEX), None, strict=False), None
+        _, attr, _ = resolve(expr.path, self.resource)
+        if attr.type != COMPLEX:
+            raise InvalidFilterError(f'"{attr.name}" is not complex; it takes no value filter.')
+        return _Evaluator(attr, None), attr.multi_valued
+
+    def value_path(self, expr: ValuePath, item: dict[str, Any]) -> bool:
+        inner, multi = self.value_evaluator(expr)
         entries = _entries(self.lookup(expr.path, item), multi)
         return any(isinstance(e, dict) and inner.test(expr.filter, e) for e in entries)
 
@@ -165,7 +191,7 @@ class _Evaluator:
             sub_name = "value"
         if sub_name is None:
             return entries, attr
-        return [_get(e, sub_name) for e in entries], sub
+        return [_sub_value(e, sub_name, attr) for e in entries], sub
 
     def sub_values(
         self, path: AttrPath, item: dict[str, Any]
@@ -180,7 +206,16 @@ class _Evaluator:
             raise InvalidFilterError(
                 f'Unknown sub-attribute "{path.name}" of "{self.attribute.name}".'
             )
-        return [_get(item, path.name)], sub
+        return [_sub_value(item, path.name, self.attribute)], sub
+
+
+def _sub_value(entry: Any, name: str, attr: Attribute | None) -> Any:
+    """``entry[name]``; the ``primary`` of a multi-valued attribute's value is false when
+    it was not sent (RFC 7643 section 2.4), as the ORM compiler reads it too."""
+    found = _get(entry, name)
+    if found is None and name.lower() == "primary" and attr is not None and attr.multi_valued:
+        return False if isinstance(entry, dict) else None
+    return found
 
 
 def _entries(raw: Any, multi: bool | None) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from ..errors import InvalidFilterError, InvalidPathError, ScimError
 from ..schemas import SCHEMAS
+from ..text import bad_character, describe_character
 from .nodes import (
     COMPARE_OPS,
     And,
@@ -38,8 +39,10 @@ __all__ = [
 ]
 
 # Longer filters are refused before parsing: no real client sends them, and
-# they would only cost CPU and deep trees.
-MAX_FILTER_LENGTH = 4096
+# they would only cost CPU and deep trees. The room is the longest value an
+# attribute keeps (16 KB, an x509Certificates value), so that any stored value
+# can be looked up, plus 4 KB around it.
+MAX_FILTER_LENGTH = 16384 + 4096
 # Parentheses, ``not`` and brackets nest at most this deep, so that a hostile
 # filter answers 400 instead of exhausting the interpreter's stack.
 MAX_DEPTH = 50
@@ -158,6 +161,8 @@ class _Lexer:
 
     def _unicode_escape(self, i: int) -> tuple[str, int]:
         code = self._hex4(i)
+        if code == 0:
+            self.fail("A string must not hold NUL (\\u0000)", i)
         if 0xDC00 <= code <= 0xDFFF:
             self.fail("Unpaired surrogate in \\u escape", i)
         if 0xD800 <= code <= 0xDBFF:
@@ -185,9 +190,9 @@ class _Parser:
             raise error(f"The {what} is longer than {MAX_FILTER_LENGTH} characters.")
         if not text.strip():
             raise error(f"The {what} is empty.")
-        if "\x00" in text:  # no attribute can hold it, and databases refuse it
-            column = text.index("\x00") + 1
-            raise error(f"The {what} contains a NUL character at column {column}.")
+        bad = bad_character(text)  # no attribute can hold it (``protocol.text``)
+        if bad is not None:
+            raise error(f"The {what} contains {describe_character(bad[1])} at column {bad[0] + 1}.")
         self.error = error
         self.lexer = _Lexer(text, error)
         self.tokens = self.lexer.tokens()

@@ -12,6 +12,8 @@ compiler (axon_scim.querying) so that both answer alike:
 - A multi-valued attribute matches when any one of its values does; with no
   values, no comparison matches (so ``emails.type ne "home"`` needs an email).
 - A single-valued attribute that is absent satisfies only ``ne``.
+- The ``primary`` of a multi-valued attribute's value is false when it was
+  not sent (RFC 7643 section 2.4): always present, and ``eq false``.
 - ``emails co "x"`` compares ``emails.value``; a complex attribute without a
   ``value`` sub-attribute only takes ``pr`` or a value filter.
 - Strings compare case-insensitively unless the attribute is caseExact;
@@ -132,12 +134,18 @@ def as_boolean(value: object) -> bool | None:
 
 
 def parse_datetime(value: str) -> datetime | None:
-    """An RFC 7643 section 2.3.5 dateTime as an aware datetime (naive ones are UTC), or None."""
+    """An RFC 7643 section 2.3.5 dateTime as an aware datetime (naive ones are UTC), or None.
+
+    An instant that UTC cannot write (year 1 at +01:00, year 9999 at -01:00)
+    is None too: no database can compare it.
+    """
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        aware.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aware
 
 
 def value_attribute(attr: Attribute) -> Attribute | None:
