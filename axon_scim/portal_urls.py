@@ -7,19 +7,19 @@ path("api/v1/scim/", include("axon_scim.portal_urls")),
 
 from django.urls import path
 
-from . import portal_api, portal_organizations
+from . import portal_api
 
 app_name = "axon_scim_portal"
 
 urlpatterns = [
     path(
         "organizations",
-        portal_organizations.OrganizationListView.as_view(),
+        portal_api.OrganizationListView.as_view(),
         name="organizations",
     ),
     path(
         "session-organization",
-        portal_organizations.SessionOrganizationView.as_view(),
+        portal_api.SessionOrganizationView.as_view(),
         name="session-organization",
     ),
     path("roles", portal_api.RoleListView.as_view(), name="roles"),
