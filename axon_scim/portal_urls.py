@@ -37,4 +37,5 @@ urlpatterns = [
     path("tokens/<str:token_id>", portal_api.TokenDetailView.as_view(), name="token"),
     path("audit-events", portal_api.AuditEventListView.as_view(), name="audit-events"),
     path("access-review", portal_api.AccessReviewView.as_view(), name="access-review"),
+    path("schema", portal_api.PortalSchemaView.as_view(), name="schema"),
 ]

@@ -55,11 +55,12 @@ def test_the_wheel_requires_django_drf_and_guardian_only(wheel: Path) -> None:
         extra: {
             r.name.lower() for r in requirements if r.marker and r.marker.evaluate({"extra": extra})
         }
-        for extra in ("postgres", "demo", "dev")
+        for extra in ("postgres", "demo", "openapi", "dev")
     }
     assert extras["postgres"] == {"psycopg"}
+    assert extras["openapi"] == {"drf-spectacular"}
     assert extras["demo"] == {"dj-database-url"}
-    assert {"psycopg", "dj-database-url", "build", "twine"} <= extras["dev"]
+    assert {"psycopg", "dj-database-url", "build", "twine", "drf-spectacular"} <= extras["dev"]
 
 
 def test_the_wheel_metadata_carries_the_license_and_the_one_version(wheel: Path) -> None:

@@ -11,7 +11,9 @@ their status, from ``portal_exception_handler``.
   ``REST_FRAMEWORK`` defaults change nothing here);
 - ``serializers``: the JSON shapes, in and out;
 - ``views``: roles, mappings, tokens, the audit log and the access review;
-- ``organizations``: the organization list and the session's selection.
+- ``organizations``: the organization list and the session's selection;
+- ``schema``: ``GET schema``, the OpenAPI document, which ``openapi`` describes
+  with drf-spectacular (the ``openapi`` extra; without it, 501).
 """
 
 from .organizations import OrganizationListView, SessionOrganizationView
@@ -25,6 +27,7 @@ from .policy import (
     portal_actor,
     portal_exception_handler,
 )
+from .schema import PortalSchemaView
 from .views import (
     AccessReviewView,
     AuditEventListView,
@@ -48,6 +51,7 @@ __all__ = [
     "PortalJSONParser",
     "PortalJSONRenderer",
     "PortalPagination",
+    "PortalSchemaView",
     "PortalView",
     "RoleListView",
     "SessionOrganizationView",

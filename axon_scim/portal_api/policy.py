@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import generics
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ParseError, Throttled
+from rest_framework.exceptions import ParseError, Throttled, ValidationError
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
@@ -41,11 +41,25 @@ __all__ = [
     "PortalJSONRenderer",
     "PortalPagination",
     "PortalView",
+    "openapi_inspector",
     "portal_actor",
     "portal_exception_handler",
 ]
 
 logger = logging.getLogger("axon_scim.portal_api")
+
+
+def openapi_inspector() -> Any:
+    """drf-spectacular's ``AutoSchema`` where the ``openapi`` extra is installed, else None.
+
+    Set on the views so that the host's ``DEFAULT_SCHEMA_CLASS`` never applies;
+    None leaves the API out of any schema (DRF's rule), as nothing could describe it.
+    """
+    try:
+        from drf_spectacular.openapi import AutoSchema
+    except ImportError:
+        return None
+    return AutoSchema()
 
 
 def portal_actor(request: Request) -> services.Actor:
@@ -126,10 +140,42 @@ class PortalContentNegotiation(DefaultContentNegotiation):
 
 
 class PortalPagination(LimitOffsetPagination):
-    """``?limit=&offset=`` pages: ``{"count", "next", "previous", "results"}``."""
+    """``?limit=&offset=`` pages: ``{"count", "next", "previous", "results"}``.
+
+    Unlike DRF's, a ``limit`` or ``offset`` that is not a whole number (at
+    least 1 for ``limit``) answers 400 instead of being ignored. A ``limit``
+    over ``max_limit`` is capped; an offset past the end answers an empty page.
+    """
 
     default_limit = 50
     max_limit = 500
+
+    def get_limit(self, request: Request) -> int:
+        raw = request.query_params.get(self.limit_query_param)
+        if raw is None:
+            return self.default_limit
+        return min(self._whole_number(self.limit_query_param, raw, 1), self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        raw = request.query_params.get(self.offset_query_param)
+        return 0 if raw is None else self._whole_number(self.offset_query_param, raw, 0)
+
+    @staticmethod
+    def _whole_number(name: str, raw: str, minimum: int) -> int:
+        if not (raw.isascii() and raw.isdigit()) or int(raw[:20]) < minimum:
+            raise ValidationError({name: [f"A whole number of at least {minimum} is required."]})
+        # Past any table and any limit: no need to read thousands of digits.
+        return int(raw) if len(raw) <= 20 else 10**20
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        limit, offset = super().get_schema_operation_parameters(view)
+        limit["description"] = (
+            f"Results per page: {self.default_limit} by default, {self.max_limit} at most "
+            "(a larger limit is capped)."
+        )
+        limit["schema"] = {"type": "integer", "minimum": 1}
+        offset["schema"] = {"type": "integer", "minimum": 0}
+        return [limit, offset]
 
 
 class PortalView(generics.GenericAPIView):
@@ -145,6 +191,7 @@ class PortalView(generics.GenericAPIView):
     versioning_class = None  # the version is in the path, /api/v1
     metadata_class = SimpleMetadata
     filter_backends: tuple[()] = ()  # filters are the views' own (AuditEventFilterSerializer)
+    schema = openapi_inspector()  # described in portal_api/openapi.py
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return portal_exception_handler
