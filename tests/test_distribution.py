@@ -42,6 +42,7 @@ def test_the_wheel_holds_axon_scim_and_its_dist_info_only(wheel: Path) -> None:
     assert "axon_scim/migrations/0001_initial.py" in names
     assert "axon_scim/management/commands/create_scim_token.py" in names
     assert "axon_scim/management/commands/create_scim_role.py" in names
+    assert "axon_scim/templates/admin/axon_scim/organization/activity.html" in names
     assert f"{dist_info}licenses/LICENSE" in names
     assert not [n for n in names if "seed_demo" in n or "portal_demo" in n]
 

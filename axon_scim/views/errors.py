@@ -9,6 +9,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from ..protocol import errors
+from ..request_failures import record_failure
 
 __all__ = ["scim_exception_handler"]
 
@@ -21,6 +22,7 @@ def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     error = _as_scim_error(exc)
     if error.status >= 500:
         logger.exception("SCIM request failed", exc_info=exc)
+    record_failure(context.get("request"), error)  # for the admin's activity page
     response = Response(error.to_body(), status=error.status)
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
