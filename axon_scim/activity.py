@@ -193,13 +193,14 @@ class Chart:
 CHART_WIDTH = 720
 CHART_HEIGHT = 200
 _LEFT = 40  # room for the y axis labels
+_RIGHT = 24  # room for the last day's label
 _BOTTOM = 20  # room for the day labels
 
 
 def chart(days: list[DayCounts]) -> Chart:
     """A stacked bar per day, one segment per action group with events that day."""
     max_total = max((day.total for day in days), default=0)
-    slot = (CHART_WIDTH - _LEFT) / max(len(days), 1)
+    slot = (CHART_WIDTH - _LEFT - _RIGHT) / max(len(days), 1)
     plot_height = CHART_HEIGHT - _BOTTOM
     scale = plot_height / max_total if max_total else 0.0
     bars: list[Bar] = []
