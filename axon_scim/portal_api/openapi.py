@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -125,8 +126,12 @@ def portal_endpoints(endpoints: list[Any], **kwargs: Any) -> list[Any]:
 
 
 def portal_schema(request: Request | None = None) -> dict[str, Any]:
-    """The OpenAPI document of the portal API as mounted in the host's URLconf."""
-    with patched_settings(SETTINGS):
+    """The OpenAPI document of the portal API as mounted in the host's URLconf.
+
+    In English whatever the request's language: the descriptions written here
+    are, and DRF's and drf-spectacular's own would otherwise be translated.
+    """
+    with patched_settings(SETTINGS), translation.override("en"):
         generator = SchemaGenerator()
         schema: dict[str, Any] = generator.get_schema(request=request, public=True)
     return schema
