@@ -16,6 +16,7 @@ writes it as ``docs/portal-api.openapi.yaml`` is committed::
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils import translation
@@ -125,15 +126,25 @@ def portal_endpoints(endpoints: list[Any], **kwargs: Any) -> list[Any]:
     ]
 
 
+# True while portal_schema() runs: the descriptions refer to components and a
+# security scheme that only axon_scim's SETTINGS add, so a host's own document
+# (whose generator may meet these views too) gets the views as they are.
+_DESCRIBING: ContextVar[bool] = ContextVar("axon_scim_describing", default=False)
+
+
 def portal_schema(request: Request | None = None) -> dict[str, Any]:
     """The OpenAPI document of the portal API as mounted in the host's URLconf.
 
     In English whatever the request's language: the descriptions written here
     are, and DRF's and drf-spectacular's own would otherwise be translated.
     """
-    with patched_settings(SETTINGS), translation.override("en"):
-        generator = SchemaGenerator()
-        schema: dict[str, Any] = generator.get_schema(request=request, public=True)
+    token = _DESCRIBING.set(True)
+    try:
+        with patched_settings(SETTINGS), translation.override("en"):
+            generator = SchemaGenerator()
+            schema: dict[str, Any] = generator.get_schema(request=request, public=True)
+    finally:
+        _DESCRIBING.reset(token)
     return schema
 
 
@@ -430,13 +441,15 @@ def described(view: type[APIView], name: str, description: Any) -> Any:
 
 
 class PortalViewDescription(OpenApiViewExtension):
-    """Hands the schema generator a described subclass of each portal view."""
+    """Hands the schema generator a described subclass of each portal view (in portal_schema)."""
 
     target_class = "axon_scim.portal_api.policy.PortalView"
     match_subclasses = True
 
     def view_replacement(self) -> type[APIView]:
         view: type[APIView] = self.target
+        if not _DESCRIBING.get():
+            return view
         methods = {
             name: described(view, name, description)
             for name, description in DESCRIPTIONS.get(view, {}).items()
