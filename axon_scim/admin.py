@@ -28,6 +28,7 @@ from django.utils.timezone import localtime, now
 from guardian.admin import GuardedModelAdmin
 
 from . import services
+from .admin_activity import OrganizationActivityMixin
 from .audit import request_actor
 from .models import (
     AuditEvent,
@@ -71,10 +72,15 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(GuardedModelAdmin):
-    """Organizations; the "Object permissions" page grants ``configure_sso`` (sso:configure)."""
+class OrganizationAdmin(OrganizationActivityMixin, GuardedModelAdmin):
+    """Organizations; the "Object permissions" page grants ``configure_sso`` (sso:configure).
 
-    list_display = ("slug", "name", "created")
+    Each has a "SCIM activity" page (``admin_activity``), linked from the list and its page.
+    """
+
+    list_display = ("slug", "name", "created", "activity_link")
+    # Guardian's page with an "SCIM activity" link; guardian and django-stubs type it apart.
+    change_form_template = "admin/axon_scim/organization/change_form.html"  # type: ignore[misc]
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
 

@@ -12,6 +12,9 @@ from rest_framework.request import Request
 from .models import Organization, ScimToken
 from .protocol.errors import UnauthorizedError
 
+# The request attribute that names a token refused as revoked or expired (request_failures).
+REFUSED_TOKEN = "axon_scim_refused_token"
+
 # last_used is refreshed at most this often, so a busy token costs no write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -52,6 +55,8 @@ class ScimTokenAuthentication(BaseAuthentication):
         if token is None or not hmac.compare_digest(token.secret_hash, digest):
             raise UnauthorizedError("The bearer token is not valid.")
         if not token.is_usable():
+            # Recorded as the token's failure: its IdP is still sending it.
+            setattr(request, REFUSED_TOKEN, token)
             raise UnauthorizedError("The bearer token has been revoked or has expired.")
         self._touch(token)
         return ScimPrincipal(token), token

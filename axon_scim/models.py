@@ -460,6 +460,35 @@ class AuditEvent(models.Model):
         )
 
 
+class ScimRequestFailure(models.Model):
+    """A SCIM request of a known token that failed (status 400 or more), for the activity page.
+
+    Never the request body, nor the query string: what failed, when, through
+    which token, and the error's scimType and (shortened) detail. Written by
+    ``request_failures.record_failure``, which keeps the newest rows only.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(
+        ScimToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    time = models.DateTimeField(default=now)
+    method = models.CharField(max_length=16)
+    path = models.CharField(max_length=255)
+    status = models.PositiveSmallIntegerField()
+    scim_type = models.CharField(max_length=32, blank=True, default="")
+    detail = models.CharField(max_length=255, blank=True, default="")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["organization", "id"], name="axon_scim_failure_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.method} {self.path} {self.status}"
+
+
 class AuditChain(models.Model):
     """The head of one organization's audit chain; its row lock orders the sealing."""
 
@@ -484,6 +513,7 @@ __all__ = [
     "RoleAssignment",
     "ScimGroup",
     "ScimMembership",
+    "ScimRequestFailure",
     "ScimToken",
     "ScimUser",
     "ScimUserValue",

@@ -7,19 +7,19 @@ path("api/v1/scim/", include("axon_scim.portal_urls")),
 
 from django.urls import path
 
-from . import portal_api, portal_organizations
+from . import portal_api
 
 app_name = "axon_scim_portal"
 
 urlpatterns = [
     path(
         "organizations",
-        portal_organizations.OrganizationListView.as_view(),
+        portal_api.OrganizationListView.as_view(),
         name="organizations",
     ),
     path(
         "session-organization",
-        portal_organizations.SessionOrganizationView.as_view(),
+        portal_api.SessionOrganizationView.as_view(),
         name="session-organization",
     ),
     path("roles", portal_api.RoleListView.as_view(), name="roles"),
@@ -37,4 +37,5 @@ urlpatterns = [
     path("tokens/<str:token_id>", portal_api.TokenDetailView.as_view(), name="token"),
     path("audit-events", portal_api.AuditEventListView.as_view(), name="audit-events"),
     path("access-review", portal_api.AccessReviewView.as_view(), name="access-review"),
+    path("schema", portal_api.PortalSchemaView.as_view(), name="schema"),
 ]

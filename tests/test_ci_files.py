@@ -163,3 +163,12 @@ def test_tox_runs_the_hostile_host_suite_after_the_suite() -> None:
         "pytest {posargs}",
         "pytest --ds=tests.hostile.settings tests/hostile",
     ]
+
+
+def test_ci_run_installs_the_browser_before_the_tests() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+
+    assert "apt-get install -y -qq chromium chromium-driver" in script
+    assert script.index('step "browser for the admin tests" ensure_browser') < script.index(
+        'step "tests on SQLite"'
+    )

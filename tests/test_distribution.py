@@ -42,6 +42,7 @@ def test_the_wheel_holds_axon_scim_and_its_dist_info_only(wheel: Path) -> None:
     assert "axon_scim/migrations/0001_initial.py" in names
     assert "axon_scim/management/commands/create_scim_token.py" in names
     assert "axon_scim/management/commands/create_scim_role.py" in names
+    assert "axon_scim/templates/admin/axon_scim/organization/activity.html" in names
     assert f"{dist_info}licenses/LICENSE" in names
     assert not [n for n in names if "seed_demo" in n or "portal_demo" in n]
 
@@ -55,11 +56,12 @@ def test_the_wheel_requires_django_drf_and_guardian_only(wheel: Path) -> None:
         extra: {
             r.name.lower() for r in requirements if r.marker and r.marker.evaluate({"extra": extra})
         }
-        for extra in ("postgres", "demo", "dev")
+        for extra in ("postgres", "demo", "openapi", "dev")
     }
     assert extras["postgres"] == {"psycopg"}
+    assert extras["openapi"] == {"drf-spectacular"}
     assert extras["demo"] == {"dj-database-url"}
-    assert {"psycopg", "dj-database-url", "build", "twine"} <= extras["dev"]
+    assert {"psycopg", "dj-database-url", "build", "twine", "drf-spectacular"} <= extras["dev"]
 
 
 def test_the_wheel_metadata_carries_the_license_and_the_one_version(wheel: Path) -> None:

@@ -18,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 POLICY = (
+    "schema",
     "authentication_classes",
     "permission_classes",
     "throttle_classes",

@@ -290,6 +290,8 @@ def test_a_portal_admin_signs_in_maps_a_group_and_reads_the_audit_log(host: Host
     assert organizations.json()["results"] == [{"slug": "acme", "name": "Acme", "selected": True}]
     roles = portal.call("GET", "/api/v1/scim/roles").json()["results"]
     assert [(r["name"], r["permissions"]) for r in roles] == [("Operators", ["view_organization"])]
+    # The wheel alone, without the openapi extra: no document, and nothing else changes.
+    assert portal.call("GET", "/api/v1/scim/schema?format=json").status == 501
 
     mapped = portal.call(
         "PUT", f"/api/v1/scim/groups/{group['id']}/role-mapping", {"role_id": roles[0]["id"]}

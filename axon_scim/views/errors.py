@@ -19,6 +19,7 @@ from rest_framework.views import set_rollback
 
 from ..conf import scim_settings
 from ..protocol import errors
+from ..request_failures import record_failure
 
 __all__ = ["scim_exception_handler"]
 
@@ -33,10 +34,13 @@ def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.warning("SCIM request failed: the database cannot answer now", exc_info=exc)
     elif error.status >= 500:
         logger.exception("SCIM request failed", exc_info=exc)
-    # A host with ATOMIC_REQUESTS: its request transaction must not commit either. A 429
-    # is refused before any work, and its transaction holds only the throttle's audit event.
-    if not isinstance(error, errors.TooManyRequestsError):
+    # A host with ATOMIC_REQUESTS: a server-side failure may leave its request transaction
+    # half-written, so it must not commit. A client error was raised before any write or
+    # inside a service's own atomic block, already rolled back; its transaction may keep
+    # what is worth keeping (a throttle's audit event, the failure record below).
+    if error.status >= 500:
         set_rollback()
+    record_failure(context.get("request"), error)  # for the admin's activity page
     response = Response(error.to_body(), status=error.status)
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="SCIM"'

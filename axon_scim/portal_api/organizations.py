@@ -24,15 +24,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import services
-from .models import Organization
-from .permissions import (
+from .. import services
+from ..models import Organization
+from ..permissions import (
     CONFIGURE_SSO,
     CanConfigureSso,
     configurable_organizations,
     session_organization,
 )
-from .portal_api import PortalView, portal_actor
+from .policy import PortalView, portal_actor
 
 __all__ = ["OrganizationListView", "SessionOrganizationView"]
 
