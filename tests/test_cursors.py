@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
+from axon_scim.checks import check_settings
 from axon_scim.protocol import constants as c
 
 from .factories import (
@@ -342,3 +343,9 @@ def test_the_root_search_pages_by_index_only(scim, people):
     response = scim.post(".search", {"schemas": [c.SEARCH_REQUEST], "cursor": ""})
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidValue"
+
+
+@pytest.mark.parametrize("value", [0, -5, "3600", None, True])
+def test_the_cursor_timeout_must_be_a_positive_integer(settings, value):
+    settings.AXON_SCIM = {"CURSOR_TIMEOUT": value}
+    assert [error.id for error in check_settings()] == ["axon_scim.E006"]
