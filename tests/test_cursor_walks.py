@@ -45,7 +45,7 @@ def test_scim2_client_walks_by_cursor(live_scim: LiveScim) -> None:
     with live_scim.http() as http:
         client = HttpxScimClient(http)
         client.discover()
-        assert client.provider.pagination.cursor is True
+        assert client.provider.config.pagination.cursor is True
         User = client.get_resource_model("User")
         request = SearchRequest(cursor="", count=2, sort_by="userName")
         pages = [client.query(User, query_parameters=request)]
