@@ -325,19 +325,19 @@ class Keyset:
 
     def after(self, key: Any, pk: Any) -> Q:
         """The rows strictly after the position (key, pk) in this order."""
+        past = "lt" if self.descending else "gt"
         if not self.nullable:
             # A row-value comparison, which PostgreSQL answers by seeking the
             # (organization, created, id) index: the page costs the same at any depth.
-            before_or_after = LessThan if self.descending else GreaterThan
-            return Q(before_or_after(_row(F(SORT_KEY), F("pk")), _row(Value(key), Value(pk))))
-        absent, past = Q(**{f"{SORT_KEY}__isnull": True}), "lt" if self.descending else "gt"
-        ties = Q(**{SORT_KEY: key, f"pk__{past}": pk})
+            beyond = LessThan if self.descending else GreaterThan
+            return Q(beyond(_row(F(SORT_KEY), F("pk")), _row(Value(key), Value(pk))))
+        absent = Q(**{f"{SORT_KEY}__isnull": True})
         if key is None:
-            # Absent values come last ascending, first descending.
-            ties = absent & Q(**{f"pk__{past}": pk})
-            return ties | ~absent if self.descending else ties
-        beyond = Q(**{f"{SORT_KEY}__{past}": key}) | ties
-        return beyond if self.descending else beyond | absent
+            # Absent values sort last ascending and first descending, as in order_by_for.
+            later_absent = absent & Q(**{f"pk__{past}": pk})
+            return later_absent | ~absent if self.descending else later_absent
+        later = Q(**{f"{SORT_KEY}__{past}": key}) | Q(**{SORT_KEY: key, f"pk__{past}": pk})
+        return later if self.descending else later | absent
 
 
 def keyset_for(sort_by: str | None, sort_order: str | None, resource: ResourceType) -> Keyset:
