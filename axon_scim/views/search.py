@@ -1,7 +1,9 @@
 """Searches by POST (RFC 7644 section 3.4.3): ``/Users/.search``, ``/Groups/.search``, ``/.search``.
 
 A SearchRequest body carries what a GET's query string would; the root
-search runs one over Users and then Groups as a single list.
+search runs one over Users and then Groups as a single list. The root search
+pages by ``startIndex`` only: a ``cursor`` there is a 400 ``invalidValue``
+(a full sync walks each resource type by cursor, on its own endpoint).
 """
 
 from __future__ import annotations
