@@ -87,6 +87,7 @@ def check_rate_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 POSITIVE_INTEGERS = (
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "CURSOR_TIMEOUT",
     "MAX_REQUEST_BYTES",
     "MAX_PATCH_OPERATIONS",
     "MAX_PATCH_COST",

@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     # Page sizes of list and search responses (RFC 7644 section 3.4.2.4).
     "DEFAULT_PAGE_SIZE": 100,
     "MAX_PAGE_SIZE": 1000,
+    # Seconds a cursor (RFC 9865) stays valid after the page that issued it; advertised
+    # as pagination.cursorTimeout. Older cursors answer 400 expiredCursor.
+    "CURSOR_TIMEOUT": 3600,
     # Requests with larger bodies answer 413 before they are parsed.
     "MAX_REQUEST_BYTES": 4 * 1024 * 1024,
     # Most operations one PATCH request may carry.

@@ -23,9 +23,11 @@ filter or sort order of each resource type compiles against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, OrderBy, Q, Subquery
+from django.db.models import Exists, F, Field, Func, OrderBy, Q, QuerySet, Subquery, Value
+from django.db.models.lookups import GreaterThan, LessThan
 
 from .attributes import DECLARED, filter_mapping
 from .protocol import constants as c
@@ -239,22 +241,30 @@ def order_by_for(
     ``InvalidValueError`` (400 invalidValue): the RFC names no error for it,
     and the value of a parameter is what is wrong.
     """
+    descending = _is_descending(sort_order)
+    if not sort_by:
+        if descending:
+            return [F("created").desc(), F("pk").desc()]
+        return ["created", "pk"]
+    key = _checked_sort_key(sort_by, resource)
+    ordered = key.desc(nulls_first=True) if descending else key.asc(nulls_last=True)
+    return [ordered, F("pk").desc() if descending else "pk"]
+
+
+def _is_descending(sort_order: str | None) -> bool:
     order = (sort_order or c.SORT_ASCENDING).lower()
     if order not in (c.SORT_ASCENDING, c.SORT_DESCENDING):
         raise InvalidValueError(
             f'sortOrder must be "ascending" or "descending", not "{sort_order}".'
         )
-    descending = order == c.SORT_DESCENDING
-    if not sort_by:
-        if descending:
-            return [F("created").desc(), F("pk").desc()]
-        return ["created", "pk"]
+    return order == c.SORT_DESCENDING
+
+
+def _checked_sort_key(sort_by: str, resource: ResourceType) -> Any:
     try:
-        key = _sort_key(parse_attr_path(sort_by), _mapping(resource))
+        return _sort_key(parse_attr_path(sort_by), _mapping(resource))
     except InvalidFilterError as exc:
         raise InvalidValueError(f"Cannot sort by {sort_by!r}: {exc.detail}") from exc
-    ordered = key.desc(nulls_first=True) if descending else key.asc(nulls_last=True)
-    return [ordered, F("pk").desc() if descending else "pk"]
 
 
 def _sort_key(path: AttrPath, mapping: Mapping) -> Any:
@@ -279,4 +289,68 @@ def _sort_key(path: AttrPath, mapping: Mapping) -> Any:
     return key
 
 
-__all__ = ["compile_filter", "order_by_for"]
+# ---------------------------------------------------------------------------
+# Keyset pagination (cursor pages, RFC 9865)
+# ---------------------------------------------------------------------------
+
+#: The annotation that carries each row's sort key in a keyset page.
+SORT_KEY = "scim_sort_key"
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A sort order as keyset pagination walks it: one key expression, then ``pk``.
+
+    ``order`` annotates each row with its key (``SORT_KEY``) and orders by
+    it exactly as ``order_by_for`` does; ``after`` compares that same
+    annotation, so a position and the rows after it can never disagree with
+    the ORDER BY about NULLs, case or a multi-valued attribute's primary value.
+    """
+
+    key: Any
+    descending: bool
+    # Whether the key can be NULL (an absent value, sorted last ascending).
+    nullable: bool
+
+    def order(self, rows: QuerySet[Any]) -> QuerySet[Any]:
+        """``rows`` annotated with their sort key and ordered by (key, pk)."""
+        rows = rows.annotate(**{SORT_KEY: self.key})
+        key, pk = F(SORT_KEY), F("pk")
+        # NULLS FIRST/LAST only where NULLs can occur: the plain order matches the index.
+        nulls = {"nulls_first": True} if self.descending else {"nulls_last": True}
+        modifiers = nulls if self.nullable else {}
+        if self.descending:
+            return rows.order_by(key.desc(**modifiers), pk.desc())
+        return rows.order_by(key.asc(**modifiers), pk.asc())
+
+    def after(self, key: Any, pk: Any) -> Q:
+        """The rows strictly after the position (key, pk) in this order."""
+        past = "lt" if self.descending else "gt"
+        if not self.nullable:
+            # A row-value comparison, which PostgreSQL answers by seeking the
+            # (organization, created, id) index: the page costs the same at any depth.
+            beyond = LessThan if self.descending else GreaterThan
+            return Q(beyond(_row(F(SORT_KEY), F("pk")), _row(Value(key), Value(pk))))
+        absent = Q(**{f"{SORT_KEY}__isnull": True})
+        if key is None:
+            # Absent values sort last ascending and first descending, as in order_by_for.
+            later_absent = absent & Q(**{f"pk__{past}": pk})
+            return later_absent | ~absent if self.descending else later_absent
+        later = Q(**{f"{SORT_KEY}__{past}": key}) | Q(**{SORT_KEY: key, f"pk__{past}": pk})
+        return later if self.descending else later | absent
+
+
+def keyset_for(sort_by: str | None, sort_order: str | None, resource: ResourceType) -> Keyset:
+    """The keyset of the order ``order_by_for`` gives; the same errors for a bad sortBy."""
+    descending = _is_descending(sort_order)
+    if not sort_by:
+        return Keyset(F("created"), descending, nullable=False)
+    return Keyset(_checked_sort_key(sort_by, resource), descending, nullable=True)
+
+
+def _row(*expressions: Any) -> Func:
+    """``(a, b)`` in SQL: a row value, compared column by column."""
+    return Func(*expressions, function="", output_field=Field())
+
+
+__all__ = ["SORT_KEY", "Keyset", "compile_filter", "keyset_for", "order_by_for"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import cursor_walk
 from bench.config import Sizes
 from bench.limits import markdown as heaviest_markdown
 from bench.limits import target as heaviest_target
@@ -83,8 +84,11 @@ REMEDIES: dict[str, str] = {
     "make it one statement per table. The statement timeout answers 503 where a "
     "single statement runs past it.",
     "S9: a full sync": "Each page costs what an S3 page costs at 10x the size, and "
-    "OFFSET grows with the page. Cursor pagination (RFC 9865) would seek instead of "
-    "skipping, and skip the count.",
+    "OFFSET grows with the page. A client that pages by cursor (RFC 9865, S11) seeks "
+    "instead of skipping, and is counted once per walk rather than once per page.",
+    "S11: a cursor page": "Read the plan of the deep page (EXPLAIN): it must be an Index "
+    "Scan on axon_scim_user_created with the row comparison (created, id) > (...) in its "
+    "Index Cond; anything else reads the rows before the position.",
 }
 
 
@@ -107,8 +111,10 @@ def build(
     seconds: float,
     seeding: dict[str, Any],
     limits: dict[str, Any] | None = None,
+    walk: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document of one run; ``limits`` is what ``bench.limits.run`` measured."""
+    """The results document of one run; ``limits`` and ``walk`` are what
+    ``bench.limits.run`` and ``bench.cursor_walk.run`` measured."""
     doc: dict[str, Any] = {
         "machine": machine,
         "mode": size.mode,
@@ -137,6 +143,9 @@ def build(
         )
         doc["details"][key] = details
     doc["targets"] = targets(doc, size)
+    if walk:
+        doc["cursor_walk"] = walk
+        doc["targets"].append(cursor_walk.target(walk))
     if limits:
         doc["limits"] = limits
         doc["targets"].append(heaviest_target(limits))
@@ -312,6 +321,8 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     if notes:
         lines += ["Implementations left out of a scenario:", "", *notes, ""]
+    if doc.get("cursor_walk"):
+        lines += cursor_walk.markdown(doc["cursor_walk"])
     if doc.get("limits"):
         lines += heaviest_markdown(doc["limits"])
     lines += ["## Targets (issues 4 and 7)", "", "| target | measured | met |", "|---|---|---|"]

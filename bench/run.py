@@ -8,7 +8,7 @@
 3. for each scenario, checks one response of each implementation, then runs
    the load generator (a separate process) against each in turn, resetting
    and reading the workers' peak RSS around it;
-4. times the heaviest requests inside the limits alone (``limits``, "L");
+4. walks by cursor (S11, ``cursor_walk``); times the heaviest requests alone (``limits``, "L");
 5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import data, limits, report
+from bench import cursor_walk, data, limits, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 
@@ -461,6 +461,9 @@ def main() -> int:
                         runnable.append(target)
                 live = {name: srv for name, srv in server_of.items() if srv is not None}
                 results[scenario.key].update(drive(scenario, runnable, live, size, workdir))
+            walk = None
+            if not only or "S11" in only:
+                walk = cursor_walk.run(ours_server.port, ours_fixtures["token"], size, say)
             heaviest = None
             if not only or "L" in only:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
@@ -477,6 +480,7 @@ def main() -> int:
         seconds=time.monotonic() - started,
         seeding={"ours": ours_fixtures, "django_scim2": djscim2_fixtures},
         limits=heaviest,
+        walk=walk,
     )
     markdown = report.markdown(document)
     print(markdown)

@@ -23,6 +23,14 @@ def test_service_provider_config_needs_no_token(anonymous_scim):
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": 100,
+            "maxPageSize": 1000,
+            "cursorTimeout": 3600,
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
@@ -41,10 +49,23 @@ def test_service_provider_config_needs_no_token(anonymous_scim):
 
 @pytest.mark.django_db
 def test_service_provider_config_follows_settings(anonymous_scim, settings):
-    settings.AXON_SCIM = {"MAX_PAGE_SIZE": 50, "STORE_PASSWORD": True}
+    settings.AXON_SCIM = {
+        "MAX_PAGE_SIZE": 50,
+        "DEFAULT_PAGE_SIZE": 20,
+        "CURSOR_TIMEOUT": 600,
+        "STORE_PASSWORD": True,
+    }
     body = anonymous_scim.get("ServiceProviderConfig").json()
     assert body["filter"] == {"supported": True, "maxResults": 50}
     assert body["changePassword"] == {"supported": True}
+    assert body["pagination"] == {
+        "cursor": True,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": 20,
+        "maxPageSize": 50,
+        "cursorTimeout": 600,
+    }
 
 
 @pytest.mark.django_db

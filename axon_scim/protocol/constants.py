@@ -28,6 +28,14 @@ SCIM_TYPE_INVALID_VALUE = "invalidValue"
 SCIM_TYPE_INVALID_VERS = "invalidVers"
 SCIM_TYPE_SENSITIVE = "sensitive"
 
+# RFC 9865 section 2.1
+SCIM_TYPE_INVALID_CURSOR = "invalidCursor"
+SCIM_TYPE_EXPIRED_CURSOR = "expiredCursor"
+
+# RFC 9865 section 4: ServiceProviderConfig ``pagination.defaultPaginationMethod``
+PAGINATION_CURSOR = "cursor"
+PAGINATION_INDEX = "index"
+
 # RFC 7644 section 3.5.2
 PATCH_ADD = "add"
 PATCH_REMOVE = "remove"

@@ -87,6 +87,23 @@ class MutabilityError(BadRequestError):
     default_detail = "The attribute cannot be changed."
 
 
+class InvalidCursorError(BadRequestError):
+    """The cursor was changed, or belongs to another query or organization (400 invalidCursor)."""
+
+    scim_type = c.SCIM_TYPE_INVALID_CURSOR
+    default_detail = (
+        "The cursor is not valid: send an empty cursor for the first page, then the"
+        " nextCursor of the previous page with the same query."
+    )
+
+
+class ExpiredCursorError(BadRequestError):
+    """The cursor is older than the server's cursorTimeout (400 expiredCursor)."""
+
+    scim_type = c.SCIM_TYPE_EXPIRED_CURSOR
+    default_detail = "The cursor has expired: start again with an empty cursor."
+
+
 class TooManyError(BadRequestError):
     """The request asks for more results or work than the server will give (400 tooMany)."""
 

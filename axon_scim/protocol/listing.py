@@ -20,6 +20,12 @@ become one ``ListQuery``. Decisions where the RFC leaves room:
   when ``sortBy`` is given (section 3.4.2.3) and is None when it is not.
 - ``filter`` and ``sortBy`` are kept as written: the filter parser and the
   query compiler resolve and validate them with the schema in hand.
+- ``cursor`` (RFC 9865 section 2) asks for cursor pages: an empty value is
+  the first page, so it is kept apart from an absent one (None). With
+  ``startIndex`` as well it is a 400 ``invalidValue``: the two are rival
+  pagination methods and the RFC names no error for asking for both. A
+  value with characters outside RFC 3986's unreserved set is a 400
+  ``invalidCursor`` (no cursor this server issues has them).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import constants as c
-from .errors import InvalidSyntaxError, InvalidValueError
+from .errors import InvalidCursorError, InvalidSyntaxError, InvalidValueError
 from .projection import parse_attribute_list
 from .schemas import ResourceType
 
@@ -45,9 +51,12 @@ _PARAMETERS = {
         "count",
         "attributes",
         "excludedAttributes",
+        "cursor",
     )
 }
 _INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+# RFC 9865 section 2: cursors use RFC 3986's unreserved characters only.
+_CURSOR = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class ListQuery:
     count: int
     attributes: tuple[str, ...]
     excluded_attributes: tuple[str, ...]
+    # None: index pagination; "": the first cursor page; else a nextCursor (RFC 9865).
+    cursor: str | None = None
 
     @classmethod
     def from_query_params(
@@ -129,6 +140,9 @@ class ListQuery:
                 )
         start_index = _integer(values, "startIndex")
         count = _integer(values, "count")
+        cursor = _cursor(values)
+        if cursor is not None and start_index is not None:
+            raise InvalidValueError("Send either 'cursor' or 'startIndex', not both.")
         return cls(
             filter=_text(values, "filter"),
             sort_by=sort_by,
@@ -137,6 +151,7 @@ class ListQuery:
             count=max(0, min(max_count, default_count if count is None else count)),
             attributes=parse_attribute_list(attributes, resource),
             excluded_attributes=parse_attribute_list(excluded, resource),
+            cursor=cursor,
         )
 
 
@@ -149,6 +164,24 @@ def list_response(resources: list[dict[str, Any]], total: int, start_index: int)
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
+
+
+def cursor_list_response(
+    resources: list[dict[str, Any]], total: int | None, next_cursor: str | None
+) -> dict[str, Any]:
+    """The ListResponse of one cursor page (RFC 9865 section 2).
+
+    ``total`` None leaves ``totalResults`` out; ``next_cursor`` None marks the
+    last page. There is no ``startIndex``: a cursor page has no index.
+    """
+    body: dict[str, Any] = {"schemas": [c.LIST_RESPONSE]}
+    if total is not None:
+        body["totalResults"] = total
+    body["itemsPerPage"] = len(resources)
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    body["Resources"] = resources
+    return body
 
 
 def _text(values: dict[str, Any], name: str) -> str | None:
@@ -173,6 +206,16 @@ def _integer(values: dict[str, Any], name: str) -> int | None:
         if _INTEGER.fullmatch(value):
             return int(value)
     raise InvalidValueError(f"'{name}' must be an integer, not {value!r}.")
+
+
+def _cursor(values: dict[str, Any]) -> str | None:
+    """``cursor`` as sent: None when absent or null, "" for the first page."""
+    value = values.get("cursor")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CURSOR.fullmatch(value.strip()):
+        raise InvalidCursorError()
+    return value.strip()
 
 
 def _names(values: dict[str, Any], name: str) -> list[str]:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from ..conf import scim_settings
 from ..protocol import constants as c
 from ..protocol import errors
+from ..protocol.cursors import pagination_capabilities
 from ..protocol.listing import list_response
 from ..protocol.schemas import RESOURCE_TYPES, SCHEMAS
 from .base import ScimView
@@ -54,6 +55,11 @@ class ServiceProviderConfigView(DiscoveryView):
                 "changePassword": {"supported": bool(scim_settings.STORE_PASSWORD)},
                 "sort": {"supported": True},
                 "etag": {"supported": True},
+                "pagination": pagination_capabilities(
+                    default_page_size=scim_settings.DEFAULT_PAGE_SIZE,
+                    max_page_size=scim_settings.MAX_PAGE_SIZE,
+                    cursor_timeout=scim_settings.CURSOR_TIMEOUT,
+                ),
                 "authenticationSchemes": [
                     {
                         "type": "oauthbearertoken",

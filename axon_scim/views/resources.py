@@ -19,15 +19,17 @@ from .. import services
 from ..conf import scim_settings
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
+from ..protocol.cursors import CursorState, query_fingerprint
 from ..protocol.documents import normalize_document
 from ..protocol.etag import if_none_match_hits, make_etag
-from ..protocol.listing import ListQuery, list_response
+from ..protocol.listing import ListQuery, cursor_list_response, list_response
 from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
-from ..querying import compile_filter, order_by_for
+from ..querying import compile_filter, keyset_for, order_by_for
 from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
+from .cursors import keyset_page, position_of, read_cursor, sign_cursor
 
 __all__ = [
     "GroupDetailView",
@@ -84,14 +86,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
         A caller that has counted the matches already passes ``total``, so the
         filter does not run again to count them.
         """
-        rows = self.get_queryset()
-        if query.filter:
-            condition = compile_filter(
-                self.parse_filter(query.filter, self.resource),
-                self.resource,
-                unknown_is_unassigned=unknown_is_unassigned,
-            )
-            rows = rows.filter(condition)
+        rows = self.matching(query, unknown_is_unassigned=unknown_is_unassigned)
         ordering = order_by_for(query.sort_by, query.sort_order, self.resource)
         rows = rows.order_by(*ordering)
         offset = min(query.start_index - 1, MAX_OFFSET)
@@ -111,9 +106,49 @@ class ResourceView(ScimView, Generic[ResourceT]):
             total = rows.count()
         return self.render_page(page, query), total
 
+    def matching(
+        self, query: ListQuery, *, unknown_is_unassigned: bool = False
+    ) -> QuerySet[ResourceT]:
+        """The organization's resources that the query's filter selects, in no order."""
+        rows = self.get_queryset()
+        if query.filter:
+            condition = compile_filter(
+                self.parse_filter(query.filter, self.resource),
+                self.resource,
+                unknown_is_unassigned=unknown_is_unassigned,
+            )
+            rows = rows.filter(condition)
+        return rows
+
     def list_response(self, query: ListQuery) -> Response:
+        if query.cursor is not None:
+            return Response(self.cursor_page(query))
         docs, total = self.search(query)
         return Response(list_response(docs, total, query.start_index))
+
+    def cursor_page(self, query: ListQuery) -> dict[str, Any]:
+        """One cursor page (RFC 9865) as a ListResponse body, in a fixed number of queries.
+
+        The page, plus a count on the first page only (see ``protocol.cursors``),
+        plus what rendering the page's rows needs. ``count=0`` answers the
+        total alone, and a cursor that continues from where this one was.
+        """
+        fingerprint = query_fingerprint(self.organization.pk, self.resource.name, query)
+        state = read_cursor(query.cursor, fingerprint) if query.cursor else None
+        position = state.position if state else None
+        rows = self.matching(query)
+        keyset = keyset_for(query.sort_by, query.sort_order, self.resource)
+        page, more = keyset_page(rows, keyset, position, query.count)
+        if query.count == 0:
+            resume = CursorState(fingerprint, position)
+            return cursor_list_response([], rows.count(), sign_cursor(resume) if more else None)
+        total = None
+        if position is None:
+            total = rows.count() if more else len(page)
+        following = CursorState(fingerprint, position_of(page[-1])) if more else None
+        return cursor_list_response(
+            self.render_page(page, query), total, sign_cursor(following) if following else None
+        )
 
     def projection(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``attributes`` and ``excludedAttributes`` of a single-resource request."""

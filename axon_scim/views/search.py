@@ -1,7 +1,9 @@
 """Searches by POST (RFC 7644 section 3.4.3): ``/Users/.search``, ``/Groups/.search``, ``/.search``.
 
 A SearchRequest body carries what a GET's query string would; the root
-search runs one over Users and then Groups as a single list.
+search runs one over Users and then Groups as a single list. The root search
+pages by ``startIndex`` only: a ``cursor`` there is a 400 ``invalidValue``
+(a full sync walks each resource type by cursor, on its own endpoint).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..protocol.errors import UnknownAttributeError
+from ..protocol.errors import InvalidValueError, UnknownAttributeError
 from ..protocol.filter import parse_filter
 from ..protocol.listing import list_response
 from ..protocol.schemas import ResourceType
@@ -43,6 +45,11 @@ class RootSearchView(ScimView):
     def post(self, request: Request) -> Response:
         body = self.body()
         query = self.list_query(None, body)
+        if query.cursor is not None:
+            raise InvalidValueError(
+                "Cursor pagination is not offered across resource types: page /.search with"
+                " startIndex, or walk /Users/.search and /Groups/.search with a cursor."
+            )
         views: list[ResourceView[Any]] = [UserResourceView(), GroupResourceView()]
         lenient = _types_lacking_filter_attributes(query.filter, views)
         offset, remaining, total, docs = query.start_index - 1, query.count, 0, []

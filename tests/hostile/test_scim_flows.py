@@ -83,6 +83,18 @@ def test_filter_pages_by_scim_rules_not_the_hosts_paginator(scim):
     assert [u["userName"] for u in paged["Resources"]] == ["ann@acme.example", "ben@acme.example"]
 
 
+def test_cursor_walk_is_scims_own_whatever_the_hosts_time_zone(scim):
+    for name in ("ann", "ben", "cem"):
+        create_user(scim, f"{name}@acme.example")
+
+    first = scim.get("Users", {"cursor": "", "count": 2, "ordering": "-id"}).json()
+    rest = scim.get("Users", {"cursor": first["nextCursor"], "count": 2}).json()
+
+    names = [u["userName"] for page in (first, rest) for u in page["Resources"]]
+    assert names == ["ann@acme.example", "ben@acme.example", "cem@acme.example"]
+    assert (first["totalResults"], "nextCursor" in rest) == (3, False)
+
+
 def test_patch_deactivates_and_put_replaces(scim, org):
     user_id = create_user(scim, "zoe@acme.example")["id"]
 
