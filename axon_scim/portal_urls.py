@@ -7,7 +7,7 @@ path("api/v1/scim/", include("axon_scim.portal_urls")),
 
 from django.urls import path
 
-from . import portal_api, portal_organizations
+from . import portal_api, portal_custom_attributes, portal_organizations
 
 app_name = "axon_scim_portal"
 
@@ -37,4 +37,14 @@ urlpatterns = [
     path("tokens/<str:token_id>", portal_api.TokenDetailView.as_view(), name="token"),
     path("audit-events", portal_api.AuditEventListView.as_view(), name="audit-events"),
     path("access-review", portal_api.AccessReviewView.as_view(), name="access-review"),
+    path(
+        "custom-attributes",
+        portal_custom_attributes.CustomAttributeListView.as_view(),
+        name="custom-attributes",
+    ),
+    path(
+        "custom-attributes/<str:attribute_id>",
+        portal_custom_attributes.CustomAttributeDetailView.as_view(),
+        name="custom-attribute",
+    ),
 ]
