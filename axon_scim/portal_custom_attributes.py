@@ -26,8 +26,8 @@ class CustomAttributeSerializer(PortalModelSerializer):
     """A declared attribute, with the URN of the schema it belongs to."""
 
     schema = serializers.SerializerMethodField()
-    multiValued = serializers.BooleanField(source="multi_valued")  # noqa: N815 - wire name
-    caseExact = serializers.BooleanField(source="case_exact")  # noqa: N815 - wire name
+    multiValued = serializers.BooleanField(source="multi_valued")
+    caseExact = serializers.BooleanField(source="case_exact")
 
     class Meta:
         model = CustomAttribute
@@ -42,8 +42,8 @@ class CustomAttributeInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=64)
     type = serializers.ChoiceField(choices=ATTRIBUTE_TYPES, default="string")
-    multiValued = serializers.BooleanField(default=False)  # noqa: N815 - wire name
-    caseExact = serializers.BooleanField(default=False)  # noqa: N815 - wire name
+    multiValued = serializers.BooleanField(default=False)
+    caseExact = serializers.BooleanField(default=False)
 
 
 class CustomAttributeListView(PortalView, generics.ListAPIView):
@@ -52,9 +52,7 @@ class CustomAttributeListView(PortalView, generics.ListAPIView):
     serializer_class = CustomAttributeSerializer
 
     def get_queryset(self) -> QuerySet[CustomAttribute]:
-        return CustomAttribute.objects.for_tenant(self.organization).select_related(
-            "organization"
-        )
+        return CustomAttribute.objects.for_tenant(self.organization).select_related("organization")
 
     def post(self, request: Request) -> Response:
         body = CustomAttributeInputSerializer(data=request.data)

@@ -52,7 +52,7 @@ def declare_custom_attribute(
     if not _NAME.fullmatch(name) or USER_RESOURCE.resolve(None, name) is not None:
         raise InvalidValueError(f'"{name}" is not a valid attribute name, or is a core one.')
     if type not in ATTRIBUTE_TYPES:
-        raise InvalidValueError(f'type must be one of {", ".join(ATTRIBUTE_TYPES)}.')
+        raise InvalidValueError(f"type must be one of {', '.join(ATTRIBUTE_TYPES)}.")
     limit = scim_settings.MAX_CUSTOM_ATTRIBUTES
     try:
         with audited(organization):

@@ -263,13 +263,9 @@ def replace_user(
     if_match: str | None = None,
     ignored: Sequence[str] = (),
 ) -> ScimUser:
-    """Replace a user with a normalized document (PUT); read-only attributes are ignored.
-
-    ``ignored`` names the attributes the client sent that nobody declared.
-    """
-    return _update_user(
-        organization, actor, user_id, if_match, lambda _user, _context: doc, ignored=ignored
-    )
+    """Replace a user with a normalized document (PUT); read-only attributes are ignored."""
+    new_document = lambda _user, _context: doc  # noqa: E731 - the PUT body is the document
+    return _update_user(organization, actor, user_id, if_match, new_document, ignored=ignored)
 
 
 def patch_user(
