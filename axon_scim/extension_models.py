@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Lower
 
 from .models import Organization, ScimGroup, ScimUser, TenantQuerySet, value_digest
 
@@ -85,6 +84,8 @@ class CustomAttribute(models.Model):
         Organization, on_delete=models.CASCADE, related_name="custom_attributes"
     )
     name = models.CharField(max_length=64)
+    # Attribute names are case-insensitive (RFC 7643 section 2.1): unique in this spelling.
+    name_lower = models.CharField(max_length=64, editable=False)
     type = models.CharField(
         max_length=16, choices=[(t, t) for t in ATTRIBUTE_TYPES], default="string"
     )
@@ -99,14 +100,16 @@ class CustomAttribute(models.Model):
         ordering = ["organization_id", "name"]
         constraints = [
             models.UniqueConstraint(
-                models.F("organization"),
-                Lower("name"),
-                name="axon_scim_custom_attribute_name",
+                fields=["organization", "name_lower"], name="axon_scim_custom_attribute_name"
             )
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_lower = self.name.lower()
+        super().save(*args, **kwargs)
 
 
 __all__ = ["ATTRIBUTE_TYPES", "CustomAttribute", "ScimExtensionValue"]
