@@ -136,6 +136,23 @@ class AccountAdapter(OrganizationAdapterMixin):
         if changed:
             account.save(update_fields=changed)
 
+    def apply_extension_values(
+        self, account: Any, scim_user: ScimUser, values: dict[str, dict[str, Any]]
+    ) -> None:
+        """Map the user's custom attributes onto the account; by default nothing is kept there.
+
+        Called after ``create_account`` or ``update_account`` whenever the
+        user's resource type has custom (host- or organization-declared)
+        attributes. ``values`` holds them by schema URN, absent ones left out:
+
+        Example::
+
+            def apply_extension_values(self, account, scim_user, values):
+                acme = values.get("urn:example:params:scim:schemas:extension:acme:2.0:User", {})
+                account.profile.cost_center = acme.get("costCenter", "")
+                account.profile.save()
+        """
+
     def deactivate_account(self, account: Any) -> None:
         """Stop the account from signing in and end its open sessions."""
         if account.is_active:

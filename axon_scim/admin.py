@@ -458,3 +458,7 @@ class ScimUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("organization", "account")
     search_fields = ("user_name", "display_name", "external_id")
     ordering = ("organization__slug", "user_name_lower")
+
+
+# Registered from its own module; imported here so that autodiscovery finds it.
+from . import admin_custom_attributes  # noqa: E402, F401

@@ -22,6 +22,8 @@ their primary value (else their first), memberships and ``Special``
 attributes do not. ``filter_mapping`` derives the filter targets of
 ``axon_scim.querying`` from these tables; ``loop_columns`` and
 ``value_row_attributes`` derive the tables of ``axon_scim.rendering``.
+Custom (extension) attributes are declared in settings or by an organization,
+not here: ``axon_scim.extension_values`` adds their targets to the mapping.
 
 Multi-valued User attributes live in ``ScimUserValue`` rows whose
 ``attribute`` is the schema's attribute name (``"emails"``,
@@ -41,6 +43,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from .extension_values import extension_targets
 from .models import ScimMembership, ScimUserValue
 from .protocol import constants as c
 from .protocol.schemas import (
@@ -329,6 +332,8 @@ def filter_mapping(resource: ResourceType) -> Mapping:
     # Membership rows take the targets of the sub-attributes declared on their own lines.
     for key, membership in memberships.items():
         multis[key] = MultiValued(membership.rows, dict(subs[key]))
+    owner = "user_id" if resource.name == USER_RESOURCE.name else "group_id"
+    extension_targets(resource, owner, singles, multis)
     return Mapping(resource, singles, multis)
 
 

@@ -94,6 +94,8 @@ POSITIVE_INTEGERS = (
     "MAX_MEMBERS_PER_WRITE",
     "MAX_FILTER_TERMS",
     "MAX_FILTER_SUBQUERIES",
+    "MAX_CUSTOM_ATTRIBUTES",
+    "MAX_CUSTOM_VALUE_LENGTH",
     "MAX_VALUES_PER_ATTRIBUTE",
     "RETRY_AFTER",
 )
@@ -161,3 +163,14 @@ def check_connection_health(app_configs: Any = None, **kwargs: Any) -> list[Warn
                 )
             )
     return found
+
+
+@register()
+def check_schema_extensions(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``AXON_SCIM["SCHEMA_EXTENSIONS"]``: every declaration well formed (see the README)."""
+    from .extensions import declaration_errors  # reads models: only once the apps are ready
+
+    return [
+        Error(f"AXON_SCIM: {message}", id="axon_scim.E020")
+        for message in declaration_errors(scim_settings.SCHEMA_EXTENSIONS)
+    ]

@@ -64,6 +64,13 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_RATE_LIMIT": None,
     # The cache (a CACHES alias) that counts requests; several processes need a shared one.
     "RATE_LIMIT_CACHE": "default",
+    # Host-declared extension schemas of Users and Groups (the format is in the README);
+    # the system check axon_scim.E020 rejects a malformed declaration.
+    "SCHEMA_EXTENSIONS": [],
+    # Most custom attributes one organization may declare in the portal.
+    "MAX_CUSTOM_ATTRIBUTES": 50,
+    # Longest string value of a custom attribute, in characters.
+    "MAX_CUSTOM_VALUE_LENGTH": 2048,
 }
 
 IMPORT_STRINGS = {"ADAPTER"}

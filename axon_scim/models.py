@@ -507,10 +507,12 @@ __all__ = [
     "VALUE_MAX_LENGTHS",
     "AuditChain",
     "AuditEvent",
+    "CustomAttribute",
     "ManagedPermission",
     "Organization",
     "Role",
     "RoleAssignment",
+    "ScimExtensionValue",
     "ScimGroup",
     "ScimMembership",
     "ScimRequestFailure",
@@ -519,3 +521,6 @@ __all__ = [
     "ScimUserValue",
     "value_digest",
 ]
+
+# Custom attributes' models live in their own module; importing them here registers them.
+from .extension_models import CustomAttribute, ScimExtensionValue  # noqa: E402

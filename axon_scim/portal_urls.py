@@ -38,4 +38,14 @@ urlpatterns = [
     path("audit-events", portal_api.AuditEventListView.as_view(), name="audit-events"),
     path("access-review", portal_api.AccessReviewView.as_view(), name="access-review"),
     path("schema", portal_api.PortalSchemaView.as_view(), name="schema"),
+    path(
+        "custom-attributes",
+        portal_api.CustomAttributeListView.as_view(),
+        name="custom-attributes",
+    ),
+    path(
+        "custom-attributes/<str:attribute_id>",
+        portal_api.CustomAttributeDetailView.as_view(),
+        name="custom-attribute",
+    ),
 ]

@@ -24,6 +24,7 @@ filter or sort order of each resource type compiles against.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Exists, F, Field, Func, OrderBy, Q, QuerySet, Subquery, Value
@@ -52,15 +53,17 @@ from .protocol.filter import (
 from .protocol.schemas import COMPLEX, Attribute, ResourceType
 from .targets import NEVER, Mapping, MultiValued, Target, Unsupported, any_of
 
-_MAPPINGS: dict[str, Mapping] = {}
-
 
 def _mapping(resource: ResourceType) -> Mapping:
     if resource.name not in DECLARED:
         raise InvalidFilterError(f"{resource.name} resources cannot be filtered.")
-    if resource.name not in _MAPPINGS:
-        _MAPPINGS[resource.name] = filter_mapping(resource)
-    return _MAPPINGS[resource.name]
+    return _cached_mapping(resource)
+
+
+# Keyed by the whole resource type: an organization's custom attributes make a type of its own.
+@lru_cache(maxsize=256)
+def _cached_mapping(resource: ResourceType) -> Mapping:
+    return filter_mapping(resource)
 
 
 # ---------------------------------------------------------------------------
@@ -130,8 +133,9 @@ class _Compiler(_Connectives):
             multi = self.mapping.multi(schema.id, attr)
             if sub is None and isinstance(expr, Present) and value_attribute(attr) is None:
                 return Q(Exists(multi.rows()))
-            # ``emails co "x"`` and ``emails pr`` are about ``emails.value``.
-            sub = sub or value_attribute(attr)
+            # ``emails co "x"`` and ``emails pr`` are about ``emails.value``; a simple
+            # multi-valued attribute (a custom one) compares its values themselves.
+            sub = sub or value_attribute(attr) or (attr if attr.type != COMPLEX else None)
             if sub is None:
                 raise InvalidFilterError(
                     f'"{attr.name}" has no value: name a sub-attribute, e.g. "{attr.name}.type".'

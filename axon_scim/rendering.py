@@ -24,9 +24,13 @@ from .attributes import (
     loop_columns,
     value_row_attributes,
 )
+from .extension_models import ScimExtensionValue
+from .extension_values import load_extension_rows, render_extensions
+from .extensions import custom_schemas
 from .models import ScimGroup, ScimMembership, ScimUser, ScimUserValue
 from .protocol import constants as c
 from .protocol.etag import make_etag
+from .protocol.schemas import ResourceType
 
 # Simple User attributes stored as columns: SCIM name -> model field.
 USER_COLUMNS: dict[str, str] = loop_columns(c.USER_SCHEMA)
@@ -65,16 +69,30 @@ class UserContext:
     groups: dict[UUID, list[tuple[UUID, str]]] = field(default_factory=dict)
     load_values: bool = True
     load_groups: bool = True
+    # The organization's User type, when it has custom attributes to render, and their rows.
+    resource: ResourceType | None = None
+    extensions: dict[UUID, list[ScimExtensionValue]] = field(default_factory=dict)
 
     @classmethod
     def load(
-        cls, users: Sequence[ScimUser], *, values: bool = True, groups: bool = True
+        cls,
+        users: Sequence[ScimUser],
+        *,
+        values: bool = True,
+        groups: bool = True,
+        resource: ResourceType | None = None,
     ) -> UserContext:
-        """One query for the value rows and one for the groups of ``users``, as asked."""
+        """One query for the value rows, the groups, and the custom attributes, as asked.
+
+        Custom attribute rows are read only when ``resource`` has custom extensions.
+        """
         context = cls(load_values=values, load_groups=groups)
         ids = [user.pk for user in users]
         if not ids:
             return context
+        if resource is not None and custom_schemas(resource):
+            context.resource = resource
+            context.extensions = load_extension_rows("user_id", ids)
         if values:
             by_user: dict[UUID, list[ScimUserValue]] = defaultdict(list)
             for row in ScimUserValue.objects.filter(user_id__in=ids).order_by(
@@ -145,6 +163,8 @@ class UserRenderer:
         if enterprise:
             doc["schemas"].append(c.ENTERPRISE_USER_SCHEMA)
             doc[c.ENTERPRISE_USER_SCHEMA] = enterprise
+        if context.resource is not None:
+            render_extensions(doc, context.extensions.get(user.pk, ()), context.resource)
         doc["meta"] = meta(
             "User", self.location(user.pk), user.created, user.last_modified, user.version
         )

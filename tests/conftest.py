@@ -102,6 +102,16 @@ class ScimClient:
         return self.request("DELETE", path, None, **kw)
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_schemas() -> Any:
+    """An organization's custom attributes are cached; ids recur from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def org(db: None) -> Organization:
     return OrganizationFactory(slug="acme", name="Acme")

@@ -67,6 +67,8 @@ def test_it_describes_every_portal_endpoint_and_nothing_else():
     assert sorted((path, sorted(item)) for path, item in paths.items()) == [
         ("/api/v1/scim/access-review", ["get"]),
         ("/api/v1/scim/audit-events", ["get"]),
+        ("/api/v1/scim/custom-attributes", ["get", "post"]),
+        ("/api/v1/scim/custom-attributes/{attribute_id}", ["delete"]),
         ("/api/v1/scim/groups/role-mappings", ["get"]),
         ("/api/v1/scim/groups/{group_id}/role-mapping", ["put"]),
         ("/api/v1/scim/organizations", ["get"]),

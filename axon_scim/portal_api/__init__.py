@@ -12,10 +12,12 @@ their status, from ``portal_exception_handler``.
 - ``serializers``: the JSON shapes, in and out;
 - ``views``: roles, mappings, tokens, the audit log and the access review;
 - ``organizations``: the organization list and the session's selection;
+- ``custom_attributes``: the organization's own custom attributes;
 - ``schema``: ``GET schema``, the OpenAPI document, which ``openapi`` describes
   with drf-spectacular (the ``openapi`` extra; without it, 501).
 """
 
+from .custom_attributes import CustomAttributeDetailView, CustomAttributeListView
 from .organizations import OrganizationListView, SessionOrganizationView
 from .policy import (
     CsvRenderer,
@@ -44,6 +46,8 @@ __all__ = [
     "AccessReviewView",
     "AuditEventListView",
     "CsvRenderer",
+    "CustomAttributeDetailView",
+    "CustomAttributeListView",
     "GroupRoleMappingListView",
     "GroupRoleMappingView",
     "OrganizationListView",

@@ -12,7 +12,8 @@ module turns what they send into one shape the rest of the server can trust:
   become strings, one object sent for a multi-valued attribute becomes a list
   of one, a bare string sent for a complex value becomes ``{"value": s}``;
 - unknown attributes and unknown ``schemas`` URIs are dropped, never an error
-  (Entra, OneLogin and Okta all send URNs of their own);
+  (Entra, OneLogin and Okta all send URNs of their own), and named to a
+  caller that asks, so that the audit log can show them;
 - read-only attributes (``id``, ``meta``, ``groups``) and the write-only
   ``password`` are kept: the caller decides (PUT ignores the read-only ones,
   PATCH compares them with the current values).
@@ -52,13 +53,15 @@ def normalize_document(
     *,
     for_patch_value: bool = False,
     require: bool = False,
+    ignored: list[str] | None = None,
 ) -> dict[str, Any]:
     """Return ``body`` as a canonical resource document (see the module docstring).
 
     RFC 7643 sections 2.1-2.5 and 3. ``require=True`` (POST, PUT) checks the
     core schema's required attributes (``userName``, ``displayName``).
     ``for_patch_value=True`` keeps explicit nulls as ``None`` and drops
-    ``schemas`` (a PATCH value is not a resource).
+    ``schemas`` (a PATCH value is not a resource). ``ignored``, when given,
+    collects the top-level names that were dropped as unknown.
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The request body must be a JSON object.")
@@ -75,6 +78,8 @@ def normalize_document(
         target = resolve_key(key, resource)
         if target is not None:
             _place(out, resource, target, value, keep_null=for_patch_value)
+        elif ignored is not None and value is not None:
+            ignored.append(key)
     for extension in resource.extensions:
         if out.get(extension.id) == {}:
             del out[extension.id]  # only nulls or unknown names were sent for it
@@ -335,12 +340,14 @@ def _known_schemas(value: Any, resource: ResourceType) -> list[str]:
 
 
 def _check_required(out: dict[str, Any], resource: ResourceType) -> None:
-    for attr in resource.schema.attributes:
-        if not attr.required:
-            continue
-        value = out.get(attr.name)
-        if value is None or (isinstance(value, str) and not value.strip()) or value in ([], {}):
-            raise InvalidValueError(f"'{attr.name}' is required.")
+    for schema in resource.all_schemas():
+        container = out if schema is resource.schema else out.get(schema.id) or {}
+        for attr in schema.attributes:
+            if not attr.required:
+                continue
+            value = container.get(attr.name)
+            if value is None or (isinstance(value, str) and not value.strip()) or value in ([], {}):
+                raise InvalidValueError(f"'{_label(resource, schema, attr)}' is required.")
 
 
 def _label(resource: ResourceType, schema: Schema, attr: Attribute) -> str:

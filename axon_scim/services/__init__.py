@@ -12,12 +12,15 @@ One module per resource, re-exported here so callers write
 - ``tokens``: bearer tokens;
 - ``roles``: roles, grants by hand and group-to-role mappings;
 - ``sessions``: the organization a portal session acts for;
+- ``custom_attributes``: an organization's own custom attribute definitions;
+- ``custom_values``: storing custom attribute values (for users and groups);
 - ``_common``: id parsing, row locks (and the lock order), length checks,
   unique-violation conflicts, signals after commit.
 """
 
 from ..audit import Actor
 from ._common import parse_id
+from .custom_attributes import declare_custom_attribute, delete_custom_attribute
 from .groups import create_group, delete_group, patch_group, replace_group
 from .roles import grant_role, revoke_role, save_role, set_group_role
 from .sessions import select_organization
@@ -28,6 +31,8 @@ __all__ = [
     "Actor",
     "create_group",
     "create_user",
+    "declare_custom_attribute",
+    "delete_custom_attribute",
     "delete_group",
     "delete_user",
     "grant_role",

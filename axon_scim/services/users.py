@@ -7,7 +7,7 @@ roles from groups withdrawn); turning it true again reactivates it. Its
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -19,12 +19,15 @@ from .. import role_sync, signals
 from ..adapter import get_adapter
 from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
+from ..extension_models import ScimExtensionValue
+from ..extension_values import extension_rows, row_state
+from ..extensions import resource_type
 from ..models import Organization, ScimGroup, ScimUser, ScimUserValue
 from ..protocol.constants import ENTERPRISE_USER_SCHEMA
 from ..protocol.errors import InvalidValueError, NotFoundError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import PatchOperation, apply_patch
-from ..protocol.schemas import USER_RESOURCE
+from ..protocol.schemas import USER_RESOURCE, ResourceType
 from ..rendering import (
     ENTERPRISE_COLUMNS,
     NAME_COLUMNS,
@@ -49,6 +52,12 @@ from ._common import (
     retry_locks,
     user_name_conflict,
 )
+from .custom_values import (
+    extension_payload,
+    snapshot_extensions,
+    store_extension_rows,
+    with_ignored,
+)
 from .groups import touch_group
 
 __all__ = ["create_user", "delete_user", "patch_user", "replace_user"]
@@ -62,18 +71,32 @@ USER_LABELS: dict[str, str] = {
 }
 
 
-def _user_snapshot(user: ScimUser, values: list[ScimUserValue]) -> dict[str, Any]:
+def _user_snapshot(
+    user: ScimUser,
+    values: list[ScimUserValue],
+    custom: Sequence[ScimExtensionValue] = (),
+    resource: ResourceType = USER_RESOURCE,
+) -> dict[str, Any]:
     """The user as the audit log keeps it: its SCIM document without metadata or groups."""
     context = UserContext(values={user.pk: values}, load_groups=False)
     doc = UserRenderer("").render(user, context)
     doc.pop("meta", None)
-    return doc
+    return snapshot_extensions(doc, custom, resource)
 
 
-def _remember(user: ScimUser, values: list[ScimUserValue], groups: list[Any]) -> None:
+def _remember(
+    user: ScimUser,
+    values: list[ScimUserValue],
+    groups: list[Any],
+    custom: list[ScimExtensionValue],
+    resource: ResourceType,
+) -> None:
     """Keep what was just written on the instance, so the response needs no re-read."""
     user.scim_context = UserContext(  # type: ignore[attr-defined]
-        values={user.pk: values}, groups={user.pk: groups}
+        values={user.pk: values},
+        groups={user.pk: groups},
+        resource=resource,
+        extensions={user.pk: custom},
     )
 
 
@@ -150,8 +173,12 @@ def _store(
         ScimUserValue.objects.bulk_create(changes.values)
 
 
-def _sync_account(user: ScimUser, changes: UserChanges) -> None:
-    """Create the portal account of a new user, or bring an existing one in line."""
+def _sync_account(user: ScimUser, changes: UserChanges, custom: dict[str, Any]) -> None:
+    """Create the portal account of a new user, or bring an existing one in line.
+
+    ``custom`` holds the user's custom attributes by schema URN, for the
+    adapter's ``apply_extension_values`` (called only when there are any).
+    """
     adapter = get_adapter()
     email = primary_email(changes.values)
     if user.account_id is None:
@@ -159,6 +186,8 @@ def _sync_account(user: ScimUser, changes: UserChanges) -> None:
         user.save(update_fields=["account"])
     else:
         adapter.update_account(user.account, user, primary_email=email, password=changes.password)
+    if custom and user.account is not None:
+        adapter.apply_extension_values(user.account, user, custom)
 
 
 def _row_key(row: ScimUserValue) -> tuple[Any, ...]:
@@ -180,26 +209,37 @@ def _check_values(values: list[ScimUserValue]) -> None:
             raise InvalidValueError(f'"{attribute}" has {count} values; at most {limit} are kept.')
 
 
-def create_user(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimUser:
+def create_user(
+    organization: Organization,
+    actor: Actor,
+    doc: dict[str, Any],
+    *,
+    ignored: Sequence[str] = (),
+) -> ScimUser:
     """Provision a user from a normalized SCIM document (POST /Users).
 
-    Locks: see services._common (only a manager it names, FOR KEY SHARE).
+    ``ignored`` names the attributes the client sent that nobody declared;
+    the audit event notes them. Locks: see services._common (only a manager
+    it names, FOR KEY SHARE).
     """
-    changes = user_changes(doc)
+    resource = resource_type(USER_RESOURCE, organization)
+    changes, custom = user_changes(doc), extension_rows(doc, resource)
     user = ScimUser(organization=organization)
     try:
         with audited(organization):
             _assign(organization, user, changes)
             _store(user, changes)
-            _sync_account(user, changes)
-            _remember(user, changes.values, [])
+            store_extension_rows(organization, user, custom, None)
+            _sync_account(user, changes, extension_payload(doc, resource))
+            _remember(user, changes.values, [], custom, resource)
+            after = _user_snapshot(user, changes.values, custom, resource)
             record_event(
                 organization,
                 actor,
                 "user.created",
                 "User",
                 user.pk,
-                after=_user_snapshot(user, changes.values),
+                after=with_ignored(after, ignored),
             )
             after_commit(
                 signals.user_provisioned,
@@ -221,9 +261,11 @@ def replace_user(
     doc: dict[str, Any],
     *,
     if_match: str | None = None,
+    ignored: Sequence[str] = (),
 ) -> ScimUser:
     """Replace a user with a normalized document (PUT); read-only attributes are ignored."""
-    return _update_user(organization, actor, user_id, if_match, lambda _user, _context: doc)
+    new_document = lambda _user, _context: doc  # noqa: E731 - the PUT body is the document
+    return _update_user(organization, actor, user_id, if_match, new_document, ignored=ignored)
 
 
 def patch_user(
@@ -239,7 +281,8 @@ def patch_user(
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
         current = UserRenderer("").render(user, context)
         limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
-        return apply_patch(current, operations, USER_RESOURCE, max_values=limit)
+        resource = context.resource or USER_RESOURCE
+        return apply_patch(current, operations, resource, max_values=limit)
 
     return _update_user(organization, actor, user_id, if_match, patched, patched=True)
 
@@ -252,6 +295,7 @@ def _update_user(
     new_document: Callable[[ScimUser, UserContext], dict[str, Any]],
     *,
     patched: bool = False,
+    ignored: Sequence[str] = (),
 ) -> ScimUser:
     """Replace or patch: ``new_document`` makes the new document from the locked user.
 
@@ -266,10 +310,14 @@ def _update_user(
         with audited(organization):
             user = lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
-            context = UserContext.load([user])
+            resource = resource_type(USER_RESOURCE, organization)
+            context = UserContext.load([user], resource=resource)
             previous = context.values.get(user.pk, [])
-            before, state = _user_snapshot(user, previous), _stored_state(user, previous)
-            changes = user_changes(new_document(user, context), patched=patched)
+            old_custom = context.extensions.get(user.pk, [])
+            before = _user_snapshot(user, previous, old_custom, resource)
+            state = _stored_state(user, previous), row_state(old_custom)
+            doc = new_document(user, context)
+            changes, custom = user_changes(doc, patched=patched), extension_rows(doc, resource)
             attempted = changes.columns["user_name"]
             was_active, key = user.active, user.user_name_lower
             _assign(organization, user, changes)
@@ -277,14 +325,17 @@ def _update_user(
                 lock_for_key_change(ScimUser, user.pk)
             lock_account(user)
             was_enabled = _enabled(user, was_active)
-            if _stored_state(user, changes.values) != state or _sets_password(changes):
+            new_state = _stored_state(user, changes.values), row_state(custom)
+            if new_state != state or _sets_password(changes):
                 _store(user, changes, previous)
-                after = _user_snapshot(user, changes.values)
+                store_extension_rows(organization, user, custom, old_custom)
+                after = _user_snapshot(user, changes.values, custom, resource)
+                after = with_ignored(after, ignored)
                 record_event(
                     organization, actor, "user.updated", "User", user.pk, before=before, after=after
                 )
-            _sync_account(user, changes)
-            _remember(user, changes.values, context.groups.get(user.pk, []))
+            _sync_account(user, changes, extension_payload(doc, resource))
+            _remember(user, changes.values, context.groups.get(user.pk, []), custom, resource)
             if user.active is False and was_enabled:
                 _deactivate(organization, actor, user)
             elif user.active is True and not was_enabled:
@@ -411,8 +462,10 @@ def delete_user(
         user, groups = retry_locks(lambda: _lock_for_delete(organization, pk))
         lock_account(user)
         check_if_match(if_match, make_etag(user.version))
-        values = UserContext.load([user], groups=False).values.get(user.pk, [])
-        before = _user_snapshot(user, values)
+        resource = resource_type(USER_RESOURCE, organization)
+        context = UserContext.load([user], groups=False, resource=resource)
+        values, custom = context.values.get(pk, []), context.extensions.get(pk, [])
+        before = _user_snapshot(user, values, custom, resource)
         _deactivate(organization, actor, user, deleted=True)
         ScimUser.objects.for_tenant(organization).filter(manager_id=pk).update(
             manager=None, version=F("version") + 1, last_modified=now()

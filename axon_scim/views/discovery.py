@@ -13,12 +13,16 @@ from django.http import HttpRequest, HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..authentication import ScimPrincipal, ScimTokenAuthentication
 from ..conf import scim_settings
+from ..extensions import all_host_schemas, organization_schema, resource_type
+from ..models import Organization, ScimToken
 from ..protocol import constants as c
 from ..protocol import errors
 from ..protocol.cursors import pagination_capabilities
+from ..protocol.errors import UnauthorizedError
 from ..protocol.listing import list_response
-from ..protocol.schemas import RESOURCE_TYPES, SCHEMAS
+from ..protocol.schemas import RESOURCE_TYPES, SCHEMAS, ResourceType, Schema
 from .base import ScimView
 
 __all__ = [
@@ -77,39 +81,68 @@ class ServiceProviderConfigView(DiscoveryView):
         )
 
 
-class SchemaListView(DiscoveryView):
+class OptionalTokenAuthentication(ScimTokenAuthentication):
+    """A valid bearer token names an organization; no token, or a bad one, names none."""
+
+    def authenticate(self, request: Request) -> tuple[ScimPrincipal, ScimToken] | None:
+        try:
+            return super().authenticate(request)
+        except UnauthorizedError:
+            return None
+
+
+class ExtensibleDiscoveryView(DiscoveryView):
+    """Schemas and ResourceTypes: with a token, the organization's own extension is listed too."""
+
+    authentication_classes = [OptionalTokenAuthentication]
+    uses_database = True
+
+    def caller_organization(self) -> Organization | None:
+        principal = self.request.user
+        return principal.organization if isinstance(principal, ScimPrincipal) else None
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        organization = self.caller_organization()
+        return tuple(resource_type(rt, organization) for rt in RESOURCE_TYPES)
+
+    def schemas(self) -> tuple[Schema, ...]:
+        own = organization_schema(self.caller_organization())
+        return (*SCHEMAS, *all_host_schemas(), *((own,) if own is not None else ()))
+
+
+class SchemaListView(ExtensibleDiscoveryView):
     """GET /Schemas."""
 
     def get(self, request: Request) -> Response:
-        docs = [schema.to_document(self.base_url()) for schema in SCHEMAS]
+        docs = [schema.to_document(self.base_url()) for schema in self.schemas()]
         return Response(list_response(docs, len(docs), 1))
 
 
-class SchemaDetailView(DiscoveryView):
+class SchemaDetailView(ExtensibleDiscoveryView):
     """GET /Schemas/{id}."""
 
     def get(self, request: Request, schema_id: str) -> Response:
-        for schema in SCHEMAS:
+        for schema in self.schemas():
             if schema.id == schema_id:
                 return Response(schema.to_document(self.base_url()))
         raise errors.NotFoundError(f'Schema "{schema_id}" not found.')
 
 
-class ResourceTypeListView(DiscoveryView):
+class ResourceTypeListView(ExtensibleDiscoveryView):
     """GET /ResourceTypes."""
 
     def get(self, request: Request) -> Response:
-        docs = [rt.to_document(self.base_url()) for rt in RESOURCE_TYPES]
+        docs = [rt.to_document(self.base_url()) for rt in self.resource_types()]
         return Response(list_response(docs, len(docs), 1))
 
 
-class ResourceTypeDetailView(DiscoveryView):
+class ResourceTypeDetailView(ExtensibleDiscoveryView):
     """GET /ResourceTypes/{name}."""
 
     def get(self, request: Request, name: str) -> Response:
-        for resource_type in RESOURCE_TYPES:
-            if resource_type.name == name:
-                return Response(resource_type.to_document(self.base_url()))
+        for found in self.resource_types():
+            if found.name == name:
+                return Response(found.to_document(self.base_url()))
         raise errors.NotFoundError(f'ResourceType "{name}" not found.')
 
 

@@ -8,6 +8,7 @@ writes go through ``services``, which scope their lookups the same way.
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db.models import QuerySet
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..conf import scim_settings
+from ..extensions import resource_type
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
@@ -50,11 +52,23 @@ ResourceT = TypeVar("ResourceT", bound=ScimUser | ScimGroup)
 class ResourceView(ScimView, Generic[ResourceT]):
     """What Users and Groups share: the scoped queryset, pages, and one resource's response.
 
-    A subclass names its ``resource`` type and supplies ``get_queryset``,
-    ``render_page`` and ``object_response``.
+    A subclass names its ``base_resource`` type and supplies ``get_queryset``,
+    ``render_page`` and ``object_response``; ``resource`` is that type as the
+    token's organization has it, with its custom attributes.
     """
 
-    resource: ClassVar[ResourceType]
+    base_resource: ClassVar[ResourceType]
+
+    @cached_property
+    def resource(self) -> ResourceType:
+        """The resource type of the token's organization (with its extension schemas)."""
+        return resource_type(self.base_resource, self.organization)
+
+    def document(self) -> tuple[dict[str, Any], list[str]]:
+        """The request's resource (POST, PUT), normalized, and the attribute names it ignored."""
+        ignored: list[str] = []
+        doc = normalize_document(self.body(), self.resource, require=True, ignored=ignored)
+        return doc, ignored
 
     def get_queryset(self) -> QuerySet[ResourceT]:
         """The resources of the token's organization; every SCIM read starts here."""
@@ -190,7 +204,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
 class UserResourceView(ResourceView[ScimUser]):
     """Reads and renders SCIM users of the token's organization."""
 
-    resource = USER_RESOURCE
+    base_resource = USER_RESOURCE
 
     def get_queryset(self) -> QuerySet[ScimUser]:
         """Users of the token's organization: the one place SCIM user reads are scoped."""
@@ -198,15 +212,16 @@ class UserResourceView(ResourceView[ScimUser]):
 
     def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
+        resource = self.resource
         context = UserContext.load(
             rows,
-            values=any(wants(name, attributes, excluded, USER_RESOURCE) for name in MULTI_VALUED),
-            groups=wants("groups", attributes, excluded, USER_RESOURCE),
+            values=any(wants(name, attributes, excluded, resource) for name in MULTI_VALUED),
+            groups=wants("groups", attributes, excluded, resource),
+            resource=resource,
         )
         renderer = UserRenderer(self.base_url())
         return [
-            project(renderer.render(user, context), USER_RESOURCE, attributes, excluded)
-            for user in rows
+            project(renderer.render(user, context), resource, attributes, excluded) for user in rows
         ]
 
     def object_response(
@@ -214,7 +229,9 @@ class UserResourceView(ResourceView[ScimUser]):
     ) -> Response:
         renderer = UserRenderer(self.base_url())
         # After a write the service has kept the rows it wrote: no need to read them back.
-        context = getattr(obj, "scim_context", None) or UserContext.load([obj])
+        context = getattr(obj, "scim_context", None) or UserContext.load(
+            [obj], resource=self.resource
+        )
         return self.document_response(
             renderer.render(obj, context),
             obj.version,
@@ -226,7 +243,7 @@ class UserResourceView(ResourceView[ScimUser]):
 class GroupResourceView(ResourceView[ScimGroup]):
     """Reads and renders SCIM groups of the token's organization."""
 
-    resource = GROUP_RESOURCE
+    base_resource = GROUP_RESOURCE
 
     def get_queryset(self) -> QuerySet[ScimGroup]:
         """Groups of the token's organization: the one place SCIM group reads are scoped."""
@@ -304,11 +321,11 @@ class UserListView(UserResourceView):
     """GET, POST /Users."""
 
     def get(self, request: Request) -> Response:
-        return self.list_response(self.list_query(USER_RESOURCE))
+        return self.list_response(self.list_query(self.resource))
 
     def post(self, request: Request) -> Response:
-        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
-        user = services.create_user(self.organization, self.actor(), doc)
+        doc, ignored = self.document()
+        user = services.create_user(self.organization, self.actor(), doc, ignored=ignored)
         return self.object_response(user, status=201, location=True)
 
 
@@ -320,16 +337,16 @@ class UserDetailView(UserResourceView):
         return self.not_modified(user.version) or self.object_response(user)
 
     def put(self, request: Request, pk: str) -> Response:
-        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
+        doc, ignored = self.document()
         user = services.replace_user(
-            self.organization, self.actor(), pk, doc, if_match=self.if_match
+            self.organization, self.actor(), pk, doc, if_match=self.if_match, ignored=ignored
         )
         return self.object_response(user)
 
     def patch(self, request: Request, pk: str) -> Response:
         operations = parse_patch_request(
             self.body(),
-            USER_RESOURCE,
+            self.resource,
             max_operations=scim_settings.MAX_PATCH_OPERATIONS,
             max_cost=scim_settings.MAX_PATCH_COST,
         )
@@ -347,7 +364,7 @@ class GroupListView(GroupResourceView):
     """GET, POST /Groups."""
 
     def get(self, request: Request) -> Response:
-        return self.list_response(self.list_query(GROUP_RESOURCE))
+        return self.list_response(self.list_query(self.resource))
 
     def post(self, request: Request) -> HttpResponseBase:
         group = services.create_group(self.organization, self.actor(), self.group_document())

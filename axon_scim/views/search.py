@@ -51,10 +51,11 @@ class RootSearchView(ScimView):
                 " startIndex, or walk /Users/.search and /Groups/.search with a cursor."
             )
         views: list[ResourceView[Any]] = [UserResourceView(), GroupResourceView()]
+        for view in views:  # their resource types are the token's organization's
+            view.request, view.args, view.kwargs = self.request, (), {}
         lenient = _types_lacking_filter_attributes(query.filter, views)
         offset, remaining, total, docs = query.start_index - 1, query.count, 0, []
         for view in views:
-            view.request, view.args, view.kwargs = self.request, (), {}
             typed = self.list_query(view.resource, body)
             options = {"unknown_is_unassigned": view.resource in lenient}
             count = view.search(replace(typed, start_index=1, count=0), **options)[1]

@@ -30,8 +30,8 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from axon_scim.models import Organization, Role, ScimGroup
-from axon_scim.services import Actor, create_group, issue_token, save_role
+from axon_scim.models import CustomAttribute, Organization, Role, ScimGroup
+from axon_scim.services import Actor, create_group, declare_custom_attribute, issue_token, save_role
 from portal_demo.models import DemoLogin
 
 DEFAULT_SLUG = "demo"
@@ -133,6 +133,9 @@ class Command(BaseCommand):
             assign_perm("configure_sso", user, organization)
             _token, secret = issue_token(organization, ACTOR, label=f"demo token for {username}")
             seed_roles_and_groups(organization)
+            if not CustomAttribute.objects.for_tenant(organization).filter(name="region").exists():
+                # One custom attribute of the organization's own, to try in SCIM at once.
+                declare_custom_attribute(organization, ACTOR, name="region")
 
         self.stderr.write(
             f"{'Created' if org_created else 'Reusing'} organization {slug!r}; "

@@ -1,0 +1,313 @@
+"""Values of custom (extension) attributes: typed rows in, SCIM JSON out, and filter targets.
+
+The schemas come from ``axon_scim.extensions``; every value is one
+``ScimExtensionValue`` row whose key is ``<URN>:<attribute>`` (or
+``...:<attribute>.<sub>`` for a sub-attribute), with the value in the column
+of its type. Filters compile to ``Exists()`` over those rows, through the
+same indexes that ``emails`` use (``value_digest`` for text, the typed
+column for numbers and dateTimes); single-valued attributes sort by a
+subquery.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.dateparse import parse_datetime
+
+from .conf import scim_settings
+from .extension_models import ScimExtensionValue
+from .extensions import custom_schemas
+from .protocol.errors import InvalidValueError
+from .protocol.schemas import (
+    BOOLEAN,
+    COMPLEX,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    READ_ONLY,
+    Attribute,
+    ResourceType,
+    Schema,
+)
+from .targets import BooleanTarget, DateTimeTarget, MultiValued, StringTarget, Target
+
+Rows = Callable[[], QuerySet[Any]]
+
+
+def attribute_key(schema: Schema, attr: Attribute, sub: Attribute | None = None) -> str:
+    """The ``key`` of the rows holding ``attr`` (or its ``sub``) of ``schema``."""
+    return f"{schema.id}:{attr.name}" + (f".{sub.name}" if sub is not None else "")
+
+
+# ---------------------------------------------------------------------------
+# Documents to rows
+# ---------------------------------------------------------------------------
+
+
+def extension_rows(doc: dict[str, Any], resource: ResourceType) -> list[ScimExtensionValue]:
+    """The rows that store the custom attributes of a normalized document (unsaved, unowned).
+
+    Raises ``InvalidValueError`` (400 invalidValue) naming the attribute whose
+    value does not fit its type. Read-only attributes sent by a client are
+    ignored, as RFC 7643 section 2.2 asks.
+    """
+    rows: list[ScimExtensionValue] = []
+    for schema in custom_schemas(resource):
+        container = doc.get(schema.id) or {}
+        for attr in schema.attributes:
+            value = container.get(attr.name)
+            if value is None or attr.mutability == READ_ONLY:
+                continue
+            items = value if attr.multi_valued else [value]
+            if len(items) > scim_settings.MAX_VALUES_PER_ATTRIBUTE:
+                raise InvalidValueError(f'"{schema.id}:{attr.name}" has too many values.')
+            for position, item in enumerate(items):
+                rows.extend(_item_rows(schema, attr, item, position))
+    return rows
+
+
+def _item_rows(
+    schema: Schema, attr: Attribute, item: Any, position: int
+) -> list[ScimExtensionValue]:
+    if attr.type != COMPLEX:
+        return [_typed_row(attr, item, attribute_key(schema, attr), position)]
+    rows = []
+    for sub in attr.sub_attributes:
+        if item.get(sub.name) is not None:
+            key = attribute_key(schema, attr, sub)
+            rows.append(_typed_row(sub, item[sub.name], key, position))
+    return rows
+
+
+def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExtensionValue:
+    """One row with ``value`` in the column of ``attr``'s type, checked against that type."""
+    row = ScimExtensionValue(key=key, position=position)
+    where = key
+    if attr.type == BOOLEAN:
+        row.boolean = bool(value)
+    elif attr.type in (INTEGER, DECIMAL):
+        try:
+            row.number = Decimal(str(value))
+        except InvalidOperation:
+            row.number = None
+        if row.number is None or not row.number.is_finite() or abs(row.number) >= 10**28:
+            raise InvalidValueError(f"'{where}' must be a finite number.")
+    elif attr.type == DATETIME:
+        row.moment = _moment(value, where)
+    else:
+        limit = scim_settings.MAX_CUSTOM_VALUE_LENGTH
+        if len(value) > limit:
+            raise InvalidValueError(f"'{where}' is longer than {limit} characters.")
+        row.text = value
+    row.derive_lookup_columns()
+    return row
+
+
+def _moment(value: Any, where: str) -> datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise InvalidValueError(
+            f"'{where}' must be an ISO 8601 dateTime such as \"2024-01-31T12:00:00Z\"."
+        )
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------
+# Rows to documents
+# ---------------------------------------------------------------------------
+
+
+def render_extensions(
+    doc: dict[str, Any], rows: Iterable[ScimExtensionValue], resource: ResourceType
+) -> None:
+    """Add the custom attributes held by ``rows`` to ``doc`` under their URNs (and ``schemas``).
+
+    Rows of attributes no longer declared (a deleted definition) are skipped.
+    """
+    by_key: dict[str, list[ScimExtensionValue]] = defaultdict(list)
+    for row in rows:
+        by_key[row.key].append(row)
+    for schema in custom_schemas(resource):
+        values = {}
+        for attr in schema.attributes:
+            value = _attribute_value(schema, attr, by_key)
+            if value is not None:
+                values[attr.name] = value
+        if values:
+            doc.setdefault("schemas", []).append(schema.id)
+            doc[schema.id] = values
+
+
+def _attribute_value(
+    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]]
+) -> Any:
+    if attr.returned == "never":
+        return None
+    if attr.type != COMPLEX:
+        items = [_json(attr, row) for row in by_key.get(attribute_key(schema, attr), ())]
+    else:
+        merged: dict[int, dict[str, Any]] = defaultdict(dict)
+        for sub in attr.sub_attributes:
+            for row in by_key.get(attribute_key(schema, attr, sub), ()):
+                merged[row.position][sub.name] = _json(sub, row)
+        items = [merged[position] for position in sorted(merged)]
+    if not items:
+        return None
+    return items if attr.multi_valued else items[0]
+
+
+def _json(attr: Attribute, row: ScimExtensionValue) -> Any:
+    if attr.type == BOOLEAN:
+        return row.boolean
+    if attr.type == INTEGER and row.number is not None:
+        return int(row.number)
+    if attr.type == DECIMAL and row.number is not None:
+        return float(row.number)
+    if attr.type == DATETIME and row.moment is not None:
+        return row.moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return row.text
+
+
+def load_extension_rows(owner: str, ids: list[Any]) -> dict[Any, list[ScimExtensionValue]]:
+    """The extension rows of the users (``owner="user_id"``) or groups ``ids``, in one query."""
+    found: dict[Any, list[ScimExtensionValue]] = defaultdict(list)
+    for row in ScimExtensionValue.objects.filter(**{f"{owner}__in": ids}).order_by(
+        owner, "key", "position"
+    ):
+        found[getattr(row, owner)].append(row)
+    return dict(found)
+
+
+def row_state(rows: Iterable[ScimExtensionValue]) -> list[tuple[Any, ...]]:
+    """What the rows store, comparable: equal states mean nothing changed."""
+    return sorted(
+        (row.key, row.position, row.text, row.number, row.boolean, row.moment) for row in rows
+    )
+
+
+# ---------------------------------------------------------------------------
+# Filter targets
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberTarget(Target):
+    """The ``number`` column of extension rows (integers and decimals)."""
+
+    field: str = "number"
+
+    def present(self) -> Q:
+        return Q(**{f"{self.field}__isnull": False})
+
+    def compare(self, op: str, value: Any, attr: Attribute) -> Q:
+        number = Decimal(str(value))
+        if op == "ne":
+            return ~Q(**{self.field: number})
+        lookup = {"eq": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+        return Q(**{f"{self.field}__{lookup}": number})
+
+    def sort_key(self) -> Any:
+        from django.db.models import F
+
+        return F(self.field)
+
+
+def _column_target(attr: Attribute) -> Target:
+    """How a filter compares one extension row's value, by the attribute's type."""
+    if attr.type == BOOLEAN:
+        return BooleanTarget("boolean")
+    if attr.type in (INTEGER, DECIMAL):
+        return NumberTarget()
+    if attr.type == DATETIME:
+        return DateTimeTarget("moment")
+    return StringTarget(
+        "text", case_exact=attr.case_exact, lowered="text_lower", digest="value_digest"
+    )
+
+
+@dataclass(frozen=True)
+class RowsTarget(Target):
+    """A condition on some of the correlated rows: true when one of them satisfies it.
+
+    ``ne`` is the negation of ``eq``, so an attribute without a value is
+    ``ne`` anything (RFC 7644 section 3.4.2.2).
+    """
+
+    rows: Rows
+    inner: Target
+
+    def present(self) -> Q:
+        return Q(Exists(self.rows()))
+
+    def compare(self, op: str, value: Any, attr: Attribute) -> Q:
+        if op == "ne":
+            return ~self.compare("eq", value, attr)
+        return Q(Exists(self.rows().filter(self.inner.compare(op, value, attr))))
+
+    def sort_key(self) -> Any:
+        key = self.inner.sort_key()
+        rows = self.rows().order_by("position").annotate(sort_key=key)
+        return Subquery(rows.values("sort_key")[:1])
+
+
+def _rows(owner: str, keys: list[str], sibling: bool = False) -> Rows:
+    def rows() -> QuerySet[Any]:
+        correlated = {owner: OuterRef(owner if sibling else "pk")}
+        if sibling:
+            correlated["position"] = OuterRef("position")
+        return ScimExtensionValue.objects.filter(
+            organization_id=OuterRef("organization_id"), key__in=keys, **correlated
+        )
+
+    return rows
+
+
+def extension_targets(
+    resource: ResourceType,
+    owner: str,
+    singles: dict[tuple[str, str, str], Target],
+    multis: dict[tuple[str, str], MultiValued],
+) -> None:
+    """Add the filter targets of ``resource``'s custom attributes to a mapping's tables."""
+    for schema in custom_schemas(resource):
+        for attr in schema.attributes:
+            key = (schema.id.lower(), attr.name.lower())
+            own = attribute_key(schema, attr)
+            if attr.type != COMPLEX:
+                if attr.multi_valued:
+                    subs = {attr.name.lower(): _column_target(attr)}
+                    multis[key] = MultiValued(_rows(owner, [own]), subs)
+                else:
+                    singles[(*key, "")] = RowsTarget(_rows(owner, [own]), _column_target(attr))
+                continue
+            sub_keys = {s.name.lower(): attribute_key(schema, attr, s) for s in attr.sub_attributes}
+            if not attr.multi_valued:
+                for sub in attr.sub_attributes:
+                    rows = _rows(owner, [sub_keys[sub.name.lower()]])
+                    singles[(*key, sub.name.lower())] = RowsTarget(rows, _column_target(sub))
+                continue
+            # One Exists per value: its sub-attributes are sibling rows at the same position.
+            subs = {
+                sub.name.lower(): RowsTarget(
+                    _rows(owner, [sub_keys[sub.name.lower()]], sibling=True), _column_target(sub)
+                )
+                for sub in attr.sub_attributes
+            }
+            multis[key] = MultiValued(_rows(owner, list(sub_keys.values())), subs)
+
+
+__all__ = [
+    "attribute_key",
+    "extension_rows",
+    "extension_targets",
+    "load_extension_rows",
+    "render_extensions",
+    "row_state",
+]

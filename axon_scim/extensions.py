@@ -1,0 +1,232 @@
+"""Extension schemas beyond the RFC's: declared by the host in settings, or by an organization.
+
+``AXON_SCIM["SCHEMA_EXTENSIONS"]`` lists the host's schemas (the format is in
+the README); ``declaration_errors`` says what is wrong with them (the system
+check ``axon_scim.E020`` reports it). An organization's own attributes are
+``CustomAttribute`` rows under ``organization_urn(org)``. ``resource_type``
+gives the User or Group resource type of one organization with every
+extension it has, which is what the views, services, filters and renderers
+of that organization's requests use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from django.core.cache import caches
+
+from .conf import scim_settings
+from .models import CustomAttribute, Organization
+from .protocol import constants as c
+from .protocol.schemas import (
+    COMPLEX,
+    GROUP_RESOURCE,
+    IMMUTABLE,
+    NEVER,
+    READ_ONLY,
+    READ_WRITE,
+    USER_RESOURCE,
+    WRITE_ONLY,
+    Attribute,
+    ResourceType,
+    Schema,
+)
+
+SIMPLE_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference")
+MUTABILITIES = (READ_ONLY, READ_WRITE, IMMUTABLE, WRITE_ONLY)
+BASE_RESOURCES = {"User": USER_RESOURCE, "Group": GROUP_RESOURCE}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_ATTRIBUTE_KEYS = frozenset(
+    {"name", "type", "multiValued", "caseExact", "required", "canonicalValues", "mutability"}
+    | {"description", "subAttributes"}
+)
+_RESERVED = {c.USER_SCHEMA.lower(), c.ENTERPRISE_USER_SCHEMA.lower(), c.GROUP_SCHEMA.lower()}
+# Seconds a process keeps an organization's declarations (writes clear them at once).
+CACHE_SECONDS = 60
+
+
+def declaration_errors(declarations: Any) -> list[str]:
+    """What is wrong with a ``SCHEMA_EXTENSIONS`` value, one sentence each; empty when valid."""
+    if not isinstance(declarations, list | tuple):
+        return ["SCHEMA_EXTENSIONS must be a list of schema declarations."]
+    errors: list[str] = []
+    seen: set[str] = set()
+    for index, declared in enumerate(declarations):
+        where = f"SCHEMA_EXTENSIONS[{index}]"
+        if not isinstance(declared, dict):
+            errors.append(f"{where} must be a dict.")
+            continue
+        urn = declared.get("urn")
+        if not isinstance(urn, str) or not urn.startswith("urn:") or urn.lower() in _RESERVED:
+            errors.append(f'{where}["urn"] must be a schema URN of your own ("urn:...").')
+        elif urn.lower() in seen:
+            errors.append(f'{where}["urn"] {urn} is declared twice.')
+        else:
+            seen.add(urn.lower())
+        if declared.get("resourceType") != "User":
+            # Group values have no storage yet: refusing them beats accepting and dropping them.
+            errors.append(f'{where}["resourceType"] must be "User" (Groups take none yet).')
+        unknown = set(declared) - {"urn", "resourceType", "name", "description", "attributes"}
+        if unknown:
+            errors.append(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+        attributes = declared.get("attributes")
+        if not isinstance(attributes, list | tuple) or not attributes:
+            errors.append(f'{where}["attributes"] must be a non-empty list.')
+            continue
+        errors.extend(_attribute_errors(attributes, f"{where}.attributes", nested=False))
+    return errors
+
+
+def _attribute_errors(attributes: Any, where: str, *, nested: bool) -> list[str]:
+    errors: list[str] = []
+    names: set[str] = set()
+    for index, attr in enumerate(attributes):
+        here = f"{where}[{index}]"
+        if not isinstance(attr, dict):
+            errors.append(f"{here} must be a dict.")
+            continue
+        name = attr.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or name.lower() in names:
+            errors.append(f'{here}["name"] must be a unique attribute name (letters first).')
+        else:
+            names.add(name.lower())
+        if set(attr) - _ATTRIBUTE_KEYS:
+            errors.append(
+                f"{here} has unknown keys: {', '.join(sorted(set(attr) - _ATTRIBUTE_KEYS))}."
+            )
+        kind = attr.get("type", "string")
+        subs = attr.get("subAttributes")
+        if kind == COMPLEX and not nested:
+            if not isinstance(subs, list | tuple) or not subs:
+                errors.append(f'{here} is complex: it needs "subAttributes".')
+            else:
+                errors.extend(_attribute_errors(subs, f"{here}.subAttributes", nested=True))
+        elif kind not in SIMPLE_TYPES:
+            errors.append(
+                f'{here}["type"] must be one of {", ".join(SIMPLE_TYPES)}'
+                + ("" if nested else " or complex")
+                + "."
+            )
+        elif subs is not None:
+            errors.append(f'{here} is not complex: it takes no "subAttributes".')
+        if nested and attr.get("multiValued"):
+            errors.append(f"{here}: a sub-attribute cannot be multi-valued.")
+        if attr.get("mutability", READ_WRITE) not in MUTABILITIES:
+            errors.append(f'{here}["mutability"] must be one of {", ".join(MUTABILITIES)}.')
+        canonical = attr.get("canonicalValues", [])
+        if not isinstance(canonical, list | tuple) or not all(
+            isinstance(v, str) for v in canonical
+        ):
+            errors.append(f'{here}["canonicalValues"] must be a list of strings.')
+        for flag in ("multiValued", "caseExact", "required"):
+            if not isinstance(attr.get(flag, False), bool):
+                errors.append(f'{here}["{flag}"] must be true or false.')
+    return errors
+
+
+def _attribute(declared: dict[str, Any]) -> Attribute:
+    mutability = declared.get("mutability", READ_WRITE)
+    return Attribute(
+        declared["name"],
+        declared.get("type", "string"),
+        multi_valued=bool(declared.get("multiValued", False)),
+        description=declared.get("description", ""),
+        required=bool(declared.get("required", False)),
+        case_exact=bool(declared.get("caseExact", False)),
+        mutability=mutability,
+        returned=NEVER if mutability == WRITE_ONLY else "default",
+        canonical_values=tuple(declared.get("canonicalValues", ())),
+        sub_attributes=tuple(_attribute(sub) for sub in declared.get("subAttributes", ())),
+    )
+
+
+def host_schemas(resource_name: str) -> tuple[Schema, ...]:
+    """The host-declared extension schemas of ``"User"`` or ``"Group"``, in declaration order."""
+    declarations = scim_settings.SCHEMA_EXTENSIONS
+    if declaration_errors(declarations):
+        return ()  # the system check reports them; serving half a schema would mislead
+    return tuple(
+        Schema(
+            d["urn"],
+            d.get("name") or d["urn"].rsplit(":", 2)[-2],
+            d.get("description", ""),
+            tuple(_attribute(a) for a in d["attributes"]),
+        )
+        for d in declarations
+        if d["resourceType"] == resource_name
+    )
+
+
+def all_host_schemas() -> tuple[Schema, ...]:
+    """Every host-declared schema, Users' first."""
+    return host_schemas("User") + host_schemas("Group")
+
+
+def organization_urn(organization: Organization) -> str:
+    """The URN of the organization's own User extension schema."""
+    return f"urn:ietf:params:scim:schemas:extension:{organization.slug}:2.0:User"
+
+
+def _cache_key(organization_id: int) -> str:
+    return f"axon_scim:custom-attributes:{organization_id}"
+
+
+def forget_organization_schema(organization_id: int) -> None:
+    """Drop the cached declarations of an organization (after a change to them)."""
+    caches[scim_settings.RATE_LIMIT_CACHE].delete(_cache_key(organization_id))
+
+
+def organization_schema(organization: Organization | None) -> Schema | None:
+    """The organization's own extension schema, or None when it declares no attribute.
+
+    Cached (``CACHE_SECONDS``) so that a SCIM request costs no extra query.
+    """
+    if organization is None:
+        return None
+    cache = caches[scim_settings.RATE_LIMIT_CACHE]
+    rows = cache.get(_cache_key(organization.pk))
+    if rows is None:
+        rows = list(
+            CustomAttribute.objects.for_tenant(organization).values_list(
+                "name", "type", "multi_valued", "case_exact", "description"
+            )
+        )
+        cache.set(_cache_key(organization.pk), rows, CACHE_SECONDS)
+    if not rows:
+        return None
+    attributes = tuple(
+        Attribute(name, kind, multi_valued=multi, case_exact=exact, description=text)
+        for name, kind, multi, exact, text in rows
+    )
+    name = f"{organization.slug} custom attributes"
+    return Schema(organization_urn(organization), "CustomUser", name, attributes)
+
+
+def resource_type(base: ResourceType, organization: Organization | None) -> ResourceType:
+    """``base`` (User or Group) with its host-declared extensions and the organization's own."""
+    extra = host_schemas(base.name)
+    if base.name == USER_RESOURCE.name:
+        own = organization_schema(organization)
+        extra += (own,) if own is not None else ()
+    if not extra:
+        return base
+    return replace(base, extensions=(*base.extensions, *extra))
+
+
+def custom_schemas(resource: ResourceType) -> tuple[Schema, ...]:
+    """The extensions of ``resource`` whose values are ``ScimExtensionValue`` rows."""
+    return tuple(s for s in resource.extensions if s.id.lower() not in _RESERVED)
+
+
+__all__ = [
+    "all_host_schemas",
+    "custom_schemas",
+    "declaration_errors",
+    "forget_organization_schema",
+    "host_schemas",
+    "organization_schema",
+    "organization_urn",
+    "resource_type",
+]

@@ -1,0 +1,118 @@
+"""Per-organization custom attributes: the portal API, then SCIM with them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from guardian.shortcuts import assign_perm
+
+from axon_scim.adapter import SESSION_ORGANIZATION_KEY
+from axon_scim.extension_models import CustomAttribute, ScimExtensionValue
+from axon_scim.models import AuditEvent, Organization
+
+from .conftest import ScimClient, provision
+from .factories import AccountFactory
+
+API = "/api/v1/scim/custom-attributes"
+
+
+def urn(org: Organization) -> str:
+    return f"urn:ietf:params:scim:schemas:extension:{org.slug}:2.0:User"
+
+
+@pytest.fixture
+def portal(org: Organization) -> Client:
+    admin = AccountFactory(username="admin")
+    assign_perm("configure_sso", admin, org)
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session[SESSION_ORGANIZATION_KEY] = org.pk
+    session.save()
+    return client
+
+
+def declare(portal: Client, **body: Any) -> Any:
+    return portal.post(API, body, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_declare_list_and_use_an_attribute(
+    portal: Client, org: Organization, scim: ScimClient, anonymous_scim: ScimClient
+) -> None:
+    response = declare(portal, name="region", type="string")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {k: body[k] for k in ("schema", "name", "type", "multiValued", "caseExact")} == {
+        "schema": urn(org),
+        "name": "region",
+        "type": "string",
+        "multiValued": False,
+        "caseExact": False,
+    }
+    assert [a["name"] for a in portal.get(API).json()["results"]] == ["region"]
+    event = AuditEvent.objects.filter(action="custom_attribute.declared").get()
+    assert event.after["name"] == "region"
+
+    assert urn(org) in {s["id"] for s in scim.get("Schemas").json()["Resources"]}
+    assert urn(org) not in {s["id"] for s in anonymous_scim.get("Schemas").json()["Resources"]}
+    extensions = scim.get("ResourceTypes/User").json()["schemaExtensions"]
+    assert {"schema": urn(org), "required": False} in extensions
+
+    user_id = provision(scim, "r@example.com", **{f"{urn(org)}:region": "EU"})
+    assert scim.get(f"Users/{user_id}").json()[urn(org)] == {"region": "EU"}
+    found = scim.get("Users", {"filter": f'{urn(org)}:region eq "eu"'}).json()
+    assert [d["id"] for d in found["Resources"]] == [user_id]
+
+
+@pytest.mark.django_db
+def test_another_organization_neither_sees_nor_stores_it(
+    portal: Client, org: Organization, other_scim: ScimClient
+) -> None:
+    declare(portal, name="region")
+    assert urn(org) not in {s["id"] for s in other_scim.get("Schemas").json()["Resources"]}
+    user_id = provision(other_scim, "o@example.com", **{urn(org): {"region": "EU"}})
+    assert urn(org) not in other_scim.get(f"Users/{user_id}").json()
+    assert not ScimExtensionValue.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deleting_a_definition_hides_its_values_and_keeps_the_audit(
+    portal: Client, org: Organization, scim: ScimClient
+) -> None:
+    attribute_id = declare(portal, name="licenceTier", type="integer").json()["id"]
+    user_id = provision(scim, "d@example.com", **{urn(org): {"licenceTier": 2}})
+    assert portal.delete(f"{API}/{attribute_id}").status_code == 204
+    assert urn(org) not in scim.get(f"Users/{user_id}").json()
+    assert not ScimExtensionValue.objects.exists()
+    created = AuditEvent.objects.filter(action="user.created").get()
+    assert created.after[urn(org)] == {"licenceTier": 2}
+    assert AuditEvent.objects.filter(action="custom_attribute.deleted").get().before["name"] == (
+        "licenceTier"
+    )
+
+
+@pytest.mark.django_db
+def test_refusals(
+    portal: Client, org: Organization, other_org: Organization, settings: Any
+) -> None:
+    assert declare(portal, name="userName").status_code == 400
+    assert declare(portal, name="x y").status_code == 400
+    assert declare(portal, name="region", type="blob").status_code == 400
+    assert declare(portal, name="region").status_code == 201
+    assert declare(portal, name="REGION").status_code == 409
+    settings.AXON_SCIM = {"MAX_CUSTOM_ATTRIBUTES": 1}
+    assert declare(portal, name="tier").status_code == 400
+    foreign = CustomAttribute.objects.create(organization=other_org, name="zone")
+    assert portal.delete(f"{API}/{foreign.pk}").status_code == 404
+    assert CustomAttribute.objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_api_is_gated(org: Organization) -> None:
+    stranger = Client()
+    stranger.force_login(AccountFactory(username="stranger"))
+    assert stranger.get(API).status_code in (403, 404)
+    assert Client().get(API).status_code in (401, 403)
