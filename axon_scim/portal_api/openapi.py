@@ -36,7 +36,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from .. import __version__
-from . import organizations, views
+from . import custom_attributes, organizations, views
 from .policy import PortalView
 from .serializers import (
     AuditEventFilterSerializer,
@@ -223,6 +223,12 @@ SESSION_AND_CSRF: list[dict[str, list[str]]] = [{"cookieAuth": [], "csrfToken": 
 GROUP_ID = OpenApiParameter(
     "group_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The SCIM id of the group."
 )
+ATTRIBUTE_ID = OpenApiParameter(
+    "attribute_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The id of the custom attribute.",
+)
 TOKEN_ID = OpenApiParameter(
     "token_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The id of the token."
 )
@@ -383,6 +389,39 @@ DESCRIPTIONS: dict[type[APIView], dict[str, Any]] = {
             },
             unsafe=True,
             parameters=[TOKEN_ID],
+        )
+    },
+    custom_attributes.CustomAttributeListView: {
+        "get": operation(
+            "listCustomAttributes",
+            "custom attributes",
+            "The organization's own extension attributes",
+            {200: custom_attributes.CustomAttributeSerializer(many=True), **BAD_PAGE},
+        ),
+        "post": operation(
+            "declareCustomAttribute",
+            "custom attributes",
+            "Declare an attribute of the organization's extension schema, audited",
+            {
+                201: custom_attributes.CustomAttributeSerializer,
+                **BODY_ERRORS,
+                409: OpenApiResponse(ERROR, description="An attribute of that name exists."),
+            },
+            unsafe=True,
+            request=custom_attributes.CustomAttributeInputSerializer,
+        ),
+    },
+    custom_attributes.CustomAttributeDetailView: {
+        "delete": operation(
+            "deleteCustomAttribute",
+            "custom attributes",
+            "Delete an attribute; its values are no longer returned (the audit log keeps them)",
+            {
+                204: OpenApiResponse(description="Deleted."),
+                404: OpenApiResponse(ERROR, description="No such attribute here."),
+            },
+            unsafe=True,
+            parameters=[ATTRIBUTE_ID],
         )
     },
     views.AuditEventListView: {
