@@ -31,5 +31,6 @@ urlpatterns = [
     re_path(r"^Groups/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
     re_path(r"^Groups/(?P<pk>[^/]+)/?$", views.GroupDetailView.as_view(), name="group"),
     re_path(r"^\.search/?$", views.RootSearchView.as_view(), name="search"),
+    re_path(r"^Bulk/?$", views.BulkView.as_view(), name="bulk"),
     re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

@@ -16,18 +16,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..conf import scim_settings
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
-from ..protocol.documents import normalize_document
 from ..protocol.etag import if_none_match_hits, make_etag
 from ..protocol.listing import ListQuery, list_response
-from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from ..querying import compile_filter, order_by_for
 from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
+from .bodies import group_document, patch_operations, user_document
 
 __all__ = [
     "GroupDetailView",
@@ -198,19 +196,8 @@ class GroupResourceView(ResourceView[ScimGroup]):
         return ScimGroup.objects.for_tenant(self.organization)
 
     def group_document(self) -> dict[str, Any]:
-        """The request's Group (POST, PUT); 400 ``tooMany`` past ``MAX_MEMBERS_PER_WRITE`` members.
-
-        Each member a write names is looked up, linked and possibly given its
-        role; more than that many would outlast any sensible request time.
-        """
-        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
-        count, limit = len(doc.get("members") or ()), scim_settings.MAX_MEMBERS_PER_WRITE
-        if count > limit:
-            raise errors.TooManyError(
-                f"The group lists {count} members; this server takes at most {limit} in one"
-                " POST or PUT. Add the others with PATCH requests."
-            )
-        return doc
+        """The request's Group (POST, PUT), read as ``bodies.group_document`` reads it."""
+        return group_document(self.body())
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
@@ -272,8 +259,7 @@ class UserListView(UserResourceView):
         return self.list_response(self.list_query(USER_RESOURCE))
 
     def post(self, request: Request) -> Response:
-        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
-        user = services.create_user(self.organization, self.actor(), doc)
+        user = services.create_user(self.organization, self.actor(), user_document(self.body()))
         return self.object_response(user, status=201, location=True)
 
 
@@ -285,19 +271,14 @@ class UserDetailView(UserResourceView):
         return self.not_modified(user.version) or self.object_response(user)
 
     def put(self, request: Request, pk: str) -> Response:
-        doc = normalize_document(self.body(), USER_RESOURCE, require=True)
+        doc = user_document(self.body())
         user = services.replace_user(
             self.organization, self.actor(), pk, doc, if_match=self.if_match
         )
         return self.object_response(user)
 
     def patch(self, request: Request, pk: str) -> Response:
-        operations = parse_patch_request(
-            self.body(),
-            USER_RESOURCE,
-            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
-            max_cost=scim_settings.MAX_PATCH_COST,
-        )
+        operations = patch_operations(self.body(), USER_RESOURCE)
         user = services.patch_user(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
         )
@@ -333,12 +314,7 @@ class GroupDetailView(GroupResourceView):
         return self.object_response(group)
 
     def patch(self, request: Request, pk: str) -> HttpResponseBase:
-        operations = parse_patch_request(
-            self.body(),
-            GROUP_RESOURCE,
-            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
-            max_cost=scim_settings.MAX_PATCH_COST,
-        )
+        operations = patch_operations(self.body(), GROUP_RESOURCE)
         group = services.patch_group(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
         )
