@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.bulk import markdown as bulk_markdown
+from bench.bulk import target as bulk_target
 from bench.config import Sizes
 from bench.limits import markdown as heaviest_markdown
 from bench.limits import target as heaviest_target
@@ -107,8 +109,10 @@ def build(
     seconds: float,
     seeding: dict[str, Any],
     limits: dict[str, Any] | None = None,
+    bulk: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document of one run; ``limits`` is what ``bench.limits.run`` measured."""
+    """The results document of one run; ``limits`` and ``bulk`` are what ``bench.limits.run``
+    and ``bench.bulk.run`` measured."""
     doc: dict[str, Any] = {
         "machine": machine,
         "mode": size.mode,
@@ -140,6 +144,9 @@ def build(
     if limits:
         doc["limits"] = limits
         doc["targets"].append(heaviest_target(limits))
+    if bulk:
+        doc["bulk"] = bulk
+        doc["targets"].append(bulk_target(bulk))
     doc["run"] = {
         "sizes": size.as_dict(),
         "seconds": round(seconds, 1),
@@ -314,7 +321,9 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += ["Implementations left out of a scenario:", "", *notes, ""]
     if doc.get("limits"):
         lines += heaviest_markdown(doc["limits"])
-    lines += ["## Targets (issues 4 and 7)", "", "| target | measured | met |", "|---|---|---|"]
+    if doc.get("bulk"):
+        lines += bulk_markdown(doc["bulk"])
+    lines += ["## Targets (issues 4, 7 and 9)", "", "| target | measured | met |", "|---|---|---|"]
     for target in doc["targets"]:
         met = {True: "yes", False: f"**no**: {target['gap']}", None: "-"}[target["met"]]
         lines.append(f"| {target['target']} | {target['measured']} | {met} |")

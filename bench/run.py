@@ -9,7 +9,8 @@
    the load generator (a separate process) against each in turn, resetting
    and reading the workers' peak RSS around it;
 4. times the heaviest requests inside the limits alone (``limits``, "L");
-5. prints the Markdown table and writes bench/results/latest.md and .json.
+5. times one Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
+6. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import data, limits, report
+from bench import bulk, data, limits, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 
@@ -465,6 +466,10 @@ def main() -> int:
             if not only or "L" in only:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
                 heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
+            bulk_result = None
+            if not only or "S10" in only:
+                say("== S10: one Bulk of 1,000 user creations, then 1,000 single POSTs")
+                bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say)
         finally:
             for server in servers:
                 server.stop()
@@ -477,6 +482,7 @@ def main() -> int:
         seconds=time.monotonic() - started,
         seeding={"ours": ours_fixtures, "django_scim2": djscim2_fixtures},
         limits=heaviest,
+        bulk=bulk_result,
     )
     markdown = report.markdown(document)
     print(markdown)

@@ -137,6 +137,33 @@ def test_a_group_listed_before_its_members_gets_them(scim: ScimClient) -> None:
 
 
 @pytest.mark.django_db
+def test_operations_run_after_what_they_reference_else_in_the_requests_order(
+    scim: ScimClient,
+) -> None:
+    """The README's example: bob, then ada (bob's report), then Engineering, then the PATCH."""
+    results = run(
+        scim,
+        post_group("eng", "Engineering", "bulkId:ada"),
+        post_user("ada", "ada@example.com", **{MANAGER: "bulkId:bob"}),
+        post_user("bob", "bob@example.com"),
+        patch("/Users/bulkId:bob", {"op": "replace", "path": "title", "value": "CTO"}),
+    )
+    assert [(r["status"], r["version"]) for r in results] == [
+        ("201", 'W/"1"'),
+        ("201", 'W/"1"'),
+        ("201", 'W/"1"'),
+        ("200", 'W/"2"'),
+    ]
+    eng, ada, bob = (created_id(result) for result in results[:3])
+    assert list(scim_events().values_list("action", "resource_id")) == [
+        ("user.created", bob),
+        ("user.created", ada),
+        ("group.created", eng),
+        ("user.updated", bob),
+    ]
+
+
+@pytest.mark.django_db
 def test_references_work_in_paths_members_and_the_manager_in_every_spelling(
     scim: ScimClient,
 ) -> None:
