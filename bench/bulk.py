@@ -96,8 +96,12 @@ def _singles(port: int, token: str, tag: str, concurrency: int) -> dict[str, Any
     }
 
 
-def run(port: int, token: str, say: Any) -> dict[str, Any]:
-    """Time the Bulk, then the single POSTs alone and at concurrency 4."""
+def run(port: int, token: str, say: Any, only: list[str]) -> dict[str, Any] | None:
+    """Time the Bulk, then the single POSTs alone and at concurrency 4; None when ``--only``
+    leaves S10 out."""
+    if only and "S10" not in only:
+        return None
+    say(f"== S10: one Bulk of {COUNT:,} user creations, then {COUNT:,} single POSTs")
     result = {"bulk": _bulk(port, token)}
     say(f"  S10 one Bulk of {COUNT:,} POSTs: {result['bulk']['seconds']:.2f} s")
     for key, tag, concurrency in (("single", "one", 1), ("single_x4", "four", 4)):

@@ -8,9 +8,9 @@
 3. for each scenario, checks one response of each implementation, then runs
    the load generator (a separate process) against each in turn, resetting
    and reading the workers' peak RSS around it;
-4. times the heaviest requests inside the limits alone (``limits``, "L");
-5. times one Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
-6. prints the Markdown table and writes bench/results/latest.md and .json.
+4. times the heaviest requests inside the limits alone (``limits``, "L"), then a
+   Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
+5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
 from __future__ import annotations
@@ -466,10 +466,7 @@ def main() -> int:
             if not only or "L" in only:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
                 heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
-            bulk_result = None
-            if not only or "S10" in only:
-                say("== S10: one Bulk of 1,000 user creations, then 1,000 single POSTs")
-                bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say)
+            bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say, only)
         finally:
             for server in servers:
                 server.stop()

@@ -172,17 +172,17 @@ def _parse_operation(index: int, raw: Any) -> BulkOperation:
         data=_get(raw, "data"),
     )
     try:
-        resource, resource_id = _check_operation(method, bulk_id, version, _get(raw, "path"))
+        resource, resource_id = _check_path(
+            _check_method(method, bulk_id, version), _get(raw, "path")
+        )
         operation = replace(operation, resource=resource, resource_id=resource_id)
-        return _with_references(operation)
+        return _with_references(operation, resource)
     except ScimError as error:
         return replace(operation, error=error)
 
 
-def _check_operation(
-    method: Any, bulk_id: Any, version: Any, path: Any
-) -> tuple[ResourceType, str | None]:
-    """The resource type and id an operation's path names; 400 for what makes it malformed."""
+def _check_method(method: Any, bulk_id: Any, version: Any) -> str:
+    """The operation's method, upper-cased; 400 when it, ``bulkId`` or ``version`` is malformed."""
     if not isinstance(method, str) or method.upper() not in METHODS:
         raise InvalidValueError(f"'method' must be one of {', '.join(METHODS)}.")
     if bulk_id is not None and (not isinstance(bulk_id, str) or not bulk_id):
@@ -191,12 +191,17 @@ def _check_operation(
         raise InvalidValueError("A POST operation needs a 'bulkId' (RFC 7644 section 3.7).")
     if version is not None and not isinstance(version, str):
         raise InvalidValueError("'version' must be a string: the resource's ETag.")
+    return method.upper()
+
+
+def _check_path(method: str, path: Any) -> tuple[ResourceType, str | None]:
+    """The resource type and id the path names; 400 ``invalidPath`` when it names neither."""
     found = _PATH.fullmatch(path) if isinstance(path, str) else None
     if found is None:
         raise InvalidPathError(
             "'path' must be /Users, /Groups, or one resource such as /Users/{id}."
         )
-    if (method.upper() == "POST") != (found[2] is None):
+    if (method == "POST") != (found[2] is None):
         raise InvalidPathError(
             "A POST operation's path is /Users or /Groups; a PUT, PATCH or DELETE operation's"
             " path names one resource, such as /Users/{id}."
@@ -204,22 +209,21 @@ def _check_operation(
     return _RESOURCES[found[1]], found[2]
 
 
-def _with_references(operation: BulkOperation) -> BulkOperation:
+def _with_references(operation: BulkOperation, resource: ResourceType) -> BulkOperation:
     """``operation`` with the bulkIds it references (and, for a POST or PUT, its body checked)."""
-    assert operation.resource is not None
     data, named = operation.data, set()
     if operation.method in ("POST", "PUT"):
         # The same normalization the operation gets when it runs: a body it refuses fails now,
         # and a reference in an attribute it drops is no reference.
-        data = normalize_document(operation.data, operation.resource, require=True)
+        data = normalize_document(operation.data, resource, require=True)
     if operation.method != "DELETE":
         named |= references_in(data)
     if operation.resource_id and operation.resource_id.startswith(c.BULK_ID_PREFIX):
         named.add(operation.resource_id.removeprefix(c.BULK_ID_PREFIX))
     linkable: set[str] = set()
     if operation.method == "POST":
-        linked = references_in(_link_values(data, operation.resource))
-        elsewhere = references_in(without_references(data, operation.resource, linked))
+        linked = references_in(_link_values(data, resource))
+        elsewhere = references_in(without_references(data, resource, linked))
         linkable = linked - elsewhere
     return replace(operation, references=frozenset(named), linkable=frozenset(linkable))
 
