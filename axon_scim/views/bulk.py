@@ -20,7 +20,8 @@ one by one, so a long Bulk never holds the locks of those it has done.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections, transaction
@@ -75,6 +76,24 @@ class BulkView(ScimView):
         run = BulkRun(self.organization, self.actor(), self.base_url())
         run.perform(plan_bulk(bulk.operations), bulk.fail_on_errors)
         return Response(bulk_response(run.results))
+
+
+class _CycleBroken(Exception):
+    """One operation of a cycle failed with ``error``, so the whole cycle rolls back."""
+
+    def __init__(self, operation: BulkOperation, error: Exception) -> None:
+        super().__init__(str(error))
+        self.operation = operation
+        self.error = error
+
+
+@contextmanager
+def _blame(operation: BulkOperation) -> Iterator[None]:
+    """Whatever fails inside is the failure of ``operation``."""
+    try:
+        yield
+    except Exception as exc:
+        raise _CycleBroken(operation, exc) from exc
 
 
 def _verb(name: str, operation: BulkOperation) -> Callable[..., Any]:
@@ -159,38 +178,44 @@ class BulkRun:
         Each is created without its references to those not created yet
         (RFC 7644 section 3.7.1); a PATCH adds them once all exist.
         """
-        org, actor = self.organization, self.actor
         in_cycle = {cast(str, operation.bulk_id) for operation in step.operations}
         made: dict[int, Resource] = {}
-        current = step.operations[0]
         try:
-            with audited(org):
-                links: list[tuple[BulkOperation, set[str]]] = []
-                for current in step.operations:
-                    assert current.resource is not None
-                    pending = self._unresolved(current, later=in_cycle)
-                    data = resolve_references(current.data, self.created)
-                    doc = without_references(
-                        resource_document(current.resource, data), current.resource, pending
-                    )
-                    made[current.index] = _verb("create", current)(org, actor, doc)
-                    self.created[cast(str, current.bulk_id)] = str(made[current.index].pk)
-                    links.append((current, pending))
-                for current, pending in links:
+            with audited(self.organization):
+                links = [self._create(operation, in_cycle, made) for operation in step.operations]
+                for operation, pending in zip(step.operations, links, strict=True):
                     if pending:
-                        assert current.resource is not None
-                        body = link_request(
-                            current.resource, [self.created[b] for b in sorted(pending)]
-                        )
-                        changes = patch_operations(body, current.resource)
-                        made[current.index] = _verb("patch", current)(
-                            org, actor, made[current.index].pk, changes
-                        )
-        except Exception as exc:  # the whole cycle rolled back
-            self._fail_cycle(step, current, scim_error_for(exc))
+                        self._link(operation, pending, made)
+        except _CycleBroken as broken:  # the whole cycle rolled back
+            self._fail_cycle(step, broken.operation, scim_error_for(broken.error))
             return
         for operation in step.operations:
             self._record(self._success(operation, 201, made[operation.index], None))
+
+    def _create(
+        self, operation: BulkOperation, in_cycle: set[str], made: dict[int, Resource]
+    ) -> set[str]:
+        """Create a resource of a cycle without the references that wait; return those."""
+        assert operation.resource is not None
+        with _blame(operation):
+            pending = self._unresolved(operation, later=in_cycle)
+            doc = resource_document(
+                operation.resource, resolve_references(operation.data, self.created)
+            )
+            doc = without_references(doc, operation.resource, pending)
+            made[operation.index] = _verb("create", operation)(self.organization, self.actor, doc)
+        self.created[cast(str, operation.bulk_id)] = str(made[operation.index].pk)
+        return pending
+
+    def _link(self, operation: BulkOperation, pending: set[str], made: dict[int, Resource]) -> None:
+        """Add the references a creation of the cycle left out, as a PATCH of the resource."""
+        assert operation.resource is not None
+        ids = [self.created[bulk_id] for bulk_id in sorted(pending)]
+        with _blame(operation):
+            changes = patch_operations(link_request(operation.resource, ids), operation.resource)
+            made[operation.index] = _verb("patch", operation)(
+                self.organization, self.actor, made[operation.index].pk, changes
+            )
 
     def _fail_cycle(self, step: Step, culprit: BulkOperation, error: ScimError) -> None:
         for operation in step.operations:
