@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import resolve
 
 from axon_scim import services, signals
@@ -22,7 +23,7 @@ from axon_scim.models import RoleAssignment, ScimUser
 from axon_scim.protocol import constants as c
 from axon_scim.views import BulkView, ScimParser
 
-from .conftest import ScimClient, World, provision
+from .conftest import ScimClient, World, provision, requires_postgresql
 from .factories import ScimGroupFactory, ScimUserFactory
 from .test_bulk import (
     MANAGER,
@@ -236,6 +237,38 @@ def test_the_service_provider_config_advertises_bulk_from_the_settings(
     settings.AXON_SCIM = {"BULK_MAX_OPERATIONS": 50, "BULK_MAX_PAYLOAD_BYTES": 65536}
     config = anonymous_scim.get("ServiceProviderConfig").json()
     assert config["bulk"] == {"supported": True, "maxOperations": 50, "maxPayloadSize": 65536}
+
+
+class SettingProbeAdapter(AccountAdapter):
+    """Notes the ``synchronous_commit`` that each account creation commits under."""
+
+    seen: list[str] = []
+
+    def create_account(self, scim_user: Any, **kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            self.seen.append(cursor.fetchone()[0])
+        return super().create_account(scim_user, **kwargs)
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_operations_commit_without_waiting_and_the_answer_waits_for_them(
+    scim: ScimClient, settings: Any
+) -> None:
+    settings.AXON_SCIM = {"ADAPTER": f"{__name__}.SettingProbeAdapter"}
+    SettingProbeAdapter.seen = []
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (before,) = cursor.fetchone()
+    assert before != "off"
+    results = run(scim, post_user("a", "a@example.com"), post_user("b", "b@example.com"))
+    assert [result["status"] for result in results] == ["201", "201"]
+    provision(scim, "alone@example.com")
+    assert SettingProbeAdapter.seen == ["off", "off", before]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == before
 
 
 def test_the_bulk_view_is_exempt_from_atomic_requests() -> None:

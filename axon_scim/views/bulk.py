@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -74,8 +74,42 @@ class BulkView(ScimView):
     def post(self, request: Request) -> Response:
         bulk = parse_bulk_request(self.body(), max_operations=scim_settings.BULK_MAX_OPERATIONS)
         run = BulkRun(self.organization, self.actor(), self.base_url())
-        run.perform(plan_bulk(bulk.operations), bulk.fail_on_errors)
+        with durable_by_the_answer():
+            run.perform(plan_bulk(bulk.operations), bulk.fail_on_errors)
         return Response(bulk_response(run.results))
+
+
+@contextmanager
+def durable_by_the_answer() -> Iterator[None]:
+    """PostgreSQL: commits that do not wait for the disk, then one wait for all of them.
+
+    A synchronous commit waits until its WAL is on disk (a third of the time
+    of a user creation on the benchmark machine). A Bulk's answer is the
+    client's only news of its operations, so they commit with
+    ``synchronous_commit`` off, and one commit with the connection's own
+    setting back waits, before the answer, for the WAL of all of them: each
+    operation is still its own transaction, seen by others as it commits, and
+    durable by the time the client learns of it, as a request alone is. After
+    a crash before the answer the last operations may be lost, never half
+    applied; the client, with no answer, must look anyway.
+    """
+    connection = connections[router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield  # SQLite has no such setting; inside a transaction nothing commits before its end
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        (setting,) = cursor.fetchone()
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        # A database error here (a lost connection) answers 503: nothing says the work is safe.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('synchronous_commit', %s, false)", [setting])
+            # A transaction given an id commits with a WAL record of its own, and waits
+            # until the WAL up to it, every operation's included, is safe.
+            cursor.execute("SELECT txid_current()")
 
 
 class _CycleBroken(Exception):
