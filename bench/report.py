@@ -84,6 +84,11 @@ REMEDIES: dict[str, str] = {
     "(INSERT ... SELECT) and one audit event per change listing the accounts would "
     "make it one statement per table. The statement timeout answers 503 where a "
     "single statement runs past it.",
+    "S10: a Bulk": "The operations run one after another, each a whole creation: 7 "
+    "statements (the user, its emails, the account and its link, three for the audit "
+    "chain) and a commit, plus the normalization and the audit snapshot in Python. On a "
+    "machine busy with other work both queue. Taking the chain head with one UPDATE ... "
+    "RETURNING and creating the account before the user would save 2 of the 7.",
     "S9: a full sync": "Each page costs what an S3 page costs at 10x the size, and "
     "OFFSET grows with the page. Cursor pagination (RFC 9865) would seek instead of "
     "skipping, and skip the count.",
