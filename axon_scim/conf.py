@@ -22,6 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "CURSOR_TIMEOUT": 3600,
     # Requests with larger bodies answer 413 before they are parsed.
     "MAX_REQUEST_BYTES": 4 * 1024 * 1024,
+    # /Bulk (RFC 7644 section 3.7), advertised in the ServiceProviderConfig: the most
+    # operations one BulkRequest may carry, and the largest body it may have (it replaces
+    # MAX_REQUEST_BYTES there). Over either: 413. Each operation is also held to the
+    # limits of the same request sent alone (PATCH cost, members per write ...).
+    "BULK_MAX_OPERATIONS": 1000,
+    "BULK_MAX_PAYLOAD_BYTES": 4 * 1024 * 1024,
     # Most operations one PATCH request may carry.
     "MAX_PATCH_OPERATIONS": 1000,
     # The most work one PATCH request may ask for: the sum, over its operations, of

@@ -31,6 +31,7 @@ urlpatterns = [
     re_path(r"^Groups/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
     re_path(r"^Groups/(?P<pk>[^/]+)/?$", views.GroupDetailView.as_view(), name="group"),
     re_path(r"^\.search/?$", views.RootSearchView.as_view(), name="search"),
+    re_path(r"^Bulk/?$", views.BulkView.as_view(), name="bulk"),
     # Any character, newlines (%0A) included: never Django's HTML 404 under the SCIM root.
     re_path(r"^[\s\S]*$", views.NotFoundView.as_view()),
 ]

@@ -8,7 +8,8 @@
 3. for each scenario, checks one response of each implementation, then runs
    the load generator (a separate process) against each in turn, resetting
    and reading the workers' peak RSS around it;
-4. walks by cursor (S11, ``cursor_walk``); times the heaviest requests alone (``limits``, "L");
+4. walks by cursor (S11, ``cursor_walk``); times the heaviest requests alone (``limits``, "L"),
+   then a Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
 5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import cursor_walk, data, limits, report
+from bench import bulk, cursor_walk, data, limits, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 
@@ -468,6 +469,7 @@ def main() -> int:
             if not only or "L" in only:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
                 heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
+            bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say, only)
         finally:
             for server in servers:
                 server.stop()
@@ -481,6 +483,7 @@ def main() -> int:
         seeding={"ours": ours_fixtures, "django_scim2": djscim2_fixtures},
         limits=heaviest,
         walk=walk,
+        bulk=bulk_result,
     )
     markdown = report.markdown(document)
     print(markdown)

@@ -108,31 +108,31 @@ def s3(target: Target, size: Sizes) -> list[list[Request]]:
     return [[["GET", path, None]] * size.requests]
 
 
+def okta_user(name: str, k: int, run: str) -> dict[str, Any]:
+    """Okta's create body (its documented example), without the password: Okta sends one
+    only with password sync on, and hashing it would measure PBKDF2, not SCIM."""
+    return {
+        "schemas": [USER_SCHEMA],
+        "userName": name,
+        "name": {"givenName": f"New{k}", "familyName": "Hire"},
+        "emails": [{"primary": True, "value": name, "type": "work"}],
+        "displayName": f"New{k} Hire",
+        "locale": "en-US",
+        "externalId": f"00u{run}{k:05d}",
+        "groups": [],
+        "active": True,
+    }
+
+
 def s4(target: Target, size: Sizes) -> list[list[Request]]:
-    # Okta's create body (its documented example), without the password: Okta sends one
-    # only with password sync on, and hashing it would measure PBKDF2, not SCIM.
     run = time.strftime("%H%M%S")
-    requests = []
-    for k in range(size.requests):
-        name = f"new-{target.name[:2]}{run}-{k}@{SLUG}.example.com"
-        requests.append(
-            [
-                "POST",
-                target.path("/Users" if target.name != "floor" else "/Users/new"),
-                {
-                    "schemas": [USER_SCHEMA],
-                    "userName": name,
-                    "name": {"givenName": f"New{k}", "familyName": "Hire"},
-                    "emails": [{"primary": True, "value": name, "type": "work"}],
-                    "displayName": f"New{k} Hire",
-                    "locale": "en-US",
-                    "externalId": f"00u{run}{k:05d}",
-                    "groups": [],
-                    "active": True,
-                },
-            ]
-        )
-    return [requests]
+    path = target.path("/Users" if target.name != "floor" else "/Users/new")
+    return [
+        [
+            ["POST", path, okta_user(f"new-{target.name[:2]}{run}-{k}@{SLUG}.example.com", k, run)]
+            for k in range(size.requests)
+        ]
+    ]
 
 
 def s5(target: Target, size: Sizes) -> list[list[Request]]:

@@ -24,7 +24,7 @@ import psycopg
 from bench import data
 from bench.config import ORG_SLUGS, PG_BASE, Sizes, db_name, sizes
 
-# Users created by S4 carry this prefix, so the next run can remove them.
+# Users created by S4 and S10 carry this prefix, so the next run can remove them.
 NEW_USER_PREFIX = "new-"
 BATCH_REPORT = 0.1  # print progress every 10% of a table
 

@@ -116,7 +116,10 @@ def click_and_wait(browser: Any, element: Any) -> None:
     """Click a link or submit button and wait until the next page has replaced this one."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    wait = WebDriverWait(browser, 15)
+    wait.until(expected_conditions.staleness_of(page))
+    # The old page is gone; let the new one finish loading before anything reads it.
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def messages(browser: Any) -> list[str]:

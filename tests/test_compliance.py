@@ -18,7 +18,7 @@ from scim2_models import PatchOp, SearchRequest
 from scim2_tester import CheckResult, Status, check_server
 
 from axon_scim.models import ScimGroup, ScimMembership, ScimUser
-from axon_scim.protocol.constants import PATCH_OP
+from axon_scim.protocol.constants import BULK_REQUEST, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
 
 from .live import HttpxScimClient, LiveScim, live_scim_fixture  # noqa: F401
 
@@ -28,8 +28,8 @@ PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE}
 #: Checks that do not apply to this server, as (resource type, check, attribute) -> why.
 #: Only features the ServiceProviderConfig advertises as unsupported belong here; any
 #: other failure is a bug of the server. scim2-tester 0.5 has no check for /Bulk (which
-#: we advertise as unsupported), and nothing else it checks is outside what we support,
-#: so the set is empty: a new entry needs a reason the README repeats.
+#: the scim2-client round trip below covers), and nothing else it checks is outside what
+#: we support, so the set is empty: a new entry needs a reason the README repeats.
 NOT_APPLICABLE: dict[tuple[str | None, str, str | None], str] = {}
 
 
@@ -165,3 +165,65 @@ def test_scim2_client_round_trip_of_users_and_a_group(live_scim: LiveScim) -> No
         assert not ScimUser.objects.filter(organization=live_scim.organization).exists()
         missing = client.query(User, ada.id, raise_scim_errors=False, expected_status_codes=None)
         assert missing.status == 404
+
+
+@pytest.mark.live
+def test_scim2_client_round_trip_of_a_bulk_request(live_scim: LiveScim) -> None:
+    """scim2-client sends a Bulk with forward references and reads each operation's result."""
+    with live_scim.http() as http:
+        client: Any = HttpxScimClient(http, raise_scim_errors=True)
+        client.discover()
+        assert client.provider.config.bulk.supported is True
+
+        # A group listed before its member, a PATCH through a bulkId path, and a duplicate
+        # userName that fails alone (RFC 7644 sections 3.7.2 and 3.7.3).
+        user = {"schemas": [USER_SCHEMA], "userName": "ada@example.com"}
+        rename = {"op": "replace", "path": "displayName", "value": "Ada Lovelace"}
+        response = client.bulk(
+            {
+                "schemas": [BULK_REQUEST],
+                "Operations": [
+                    {
+                        "method": "POST",
+                        "path": "/Groups",
+                        "bulkId": "team",
+                        "data": {
+                            "schemas": [GROUP_SCHEMA],
+                            "displayName": "Team",
+                            "members": [{"value": "bulkId:ada", "type": "User"}],
+                        },
+                    },
+                    {"method": "POST", "path": "/Users", "bulkId": "ada", "data": user},
+                    {"method": "POST", "path": "/Users", "bulkId": "again", "data": user},
+                    {
+                        "method": "PATCH",
+                        "path": "/Users/bulkId:ada",
+                        "data": {"schemas": [PATCH_OP], "Operations": [rename]},
+                    },
+                ],
+            }
+        )
+        team, ada, again, patched = response.operations
+        assert (team.status, ada.status, again.status, patched.status) == (201, 201, 409, 200)
+        assert again.response.scim_type == "uniqueness" and again.location is None
+        ada_id = ada.location.rsplit("/", 1)[1]
+        assert patched.location == ada.location and patched.version == 'W/"3"'
+        User, Group = model(client, "User"), model(client, "Group")
+        group = client.query(Group, team.location.rsplit("/", 1)[1])
+        assert [(m.value, m.display) for m in group.members] == [(ada_id, "Ada Lovelace")]
+        assert client.query(User, ada_id).display_name == "Ada Lovelace"
+
+        # failOnErrors: the first error stops the job; what did not run is not reported.
+        stopped = client.bulk(
+            {
+                "schemas": [BULK_REQUEST],
+                "failOnErrors": 1,
+                "Operations": [
+                    {"method": "DELETE", "path": "/Users/bulkId:nobody"},
+                    {"method": "DELETE", "path": f"/Users/{ada_id}"},
+                ],
+            }
+        )
+        (only,) = stopped.operations
+        assert only.status == 409 and only.response.scim_type == "invalidValue"
+        assert ScimUser.objects.filter(pk=ada_id).exists()

@@ -18,7 +18,7 @@ def test_service_provider_config_needs_no_token(anonymous_scim):
         "schemas": [c.SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/axon-scim/axon-scim#readme",
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {"supported": True, "maxOperations": 1000, "maxPayloadSize": 4194304},
         "filter": {"supported": True, "maxResults": 1000},
         "changePassword": {"supported": False},
         "sort": {"supported": True},

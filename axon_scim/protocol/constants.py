@@ -15,6 +15,9 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+# RFC 7644 section 3.7.2: a value naming the resource another operation of the request creates.
+BULK_ID_PREFIX = "bulkId:"
 
 # RFC 7644 section 3.12, table 9
 SCIM_TYPE_INVALID_FILTER = "invalidFilter"

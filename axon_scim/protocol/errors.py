@@ -154,6 +154,16 @@ class ConflictError(ScimError):
     default_detail = "A resource with this value already exists."
 
 
+class BulkReferenceError(ConflictError):
+    """A ``bulkId:`` reference names no created resource, or a cycle that cannot be broken (409).
+
+    RFC 7644 section 3.7.2 answers 409 with scimType ``invalidValue``.
+    """
+
+    scim_type = c.SCIM_TYPE_INVALID_VALUE
+    default_detail = "A bulkId reference cannot be resolved."
+
+
 class PreconditionFailedError(ScimError):
     """The If-Match version is stale (412)."""
 

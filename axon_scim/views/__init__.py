@@ -7,13 +7,16 @@ The package is laid out as DRF lays out its own modules:
 - ``errors``: the exception handler (RFC 7644 section 3.12 bodies);
 - ``discovery``: ServiceProviderConfig, Schemas, ResourceTypes and the SCIM 404;
 - ``resources``: ``ResourceView`` and the Users and Groups endpoints;
-- ``search``: the POST ``.search`` endpoints.
+- ``search``: the POST ``.search`` endpoints;
+- ``bulk``: POST /Bulk, each operation run as the request alone (``bodies``
+  reads the write bodies for both).
 
 Tenant scoping happens in ``UserResourceView.get_queryset()`` and
 ``GroupResourceView.get_queryset()``, the only places SCIM reads start from.
 """
 
 from .base import ScimView
+from .bulk import BulkView
 from .discovery import (
     DiscoveryView,
     NotFoundView,
@@ -39,6 +42,7 @@ from .resources import (
 from .search import GroupSearchView, RootSearchView, UserSearchView
 
 __all__ = [
+    "BulkView",
     "DiscoveryView",
     "GroupDetailView",
     "GroupListView",

@@ -54,7 +54,11 @@ class ServiceProviderConfigView(DiscoveryView):
                 "schemas": [c.SERVICE_PROVIDER_CONFIG_SCHEMA],
                 "documentationUri": "https://github.com/axon-scim/axon-scim#readme",
                 "patch": {"supported": True},
-                "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+                "bulk": {
+                    "supported": True,
+                    "maxOperations": scim_settings.BULK_MAX_OPERATIONS,
+                    "maxPayloadSize": scim_settings.BULK_MAX_PAYLOAD_BYTES,
+                },
                 "filter": {"supported": True, "maxResults": scim_settings.MAX_PAGE_SIZE},
                 "changePassword": {"supported": bool(scim_settings.STORE_PASSWORD)},
                 "sort": {"supported": True},

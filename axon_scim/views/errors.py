@@ -21,7 +21,7 @@ from ..conf import scim_settings
 from ..protocol import errors
 from ..request_failures import record_failure
 
-__all__ = ["scim_exception_handler"]
+__all__ = ["scim_error_for", "scim_exception_handler"]
 
 # The logger the SCIM views have always used, so a host's LOGGING keeps working.
 logger = logging.getLogger("axon_scim.views")
@@ -29,11 +29,7 @@ logger = logging.getLogger("axon_scim.views")
 
 def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Turn every exception into an RFC 7644 section 3.12 error body; 500s reveal nothing."""
-    error = _as_scim_error(exc)
-    if isinstance(error, errors.ServiceUnavailableError):
-        logger.warning("SCIM request failed: the database cannot answer now", exc_info=exc)
-    elif error.status >= 500:
-        logger.exception("SCIM request failed", exc_info=exc)
+    error = scim_error_for(exc)
     # A host with ATOMIC_REQUESTS: a server-side failure may leave its request transaction
     # half-written, so it must not commit. A client error was raised before any write or
     # inside a service's own atomic block, already rolled back; its transaction may keep
@@ -47,6 +43,19 @@ def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response
+
+
+def scim_error_for(exc: Exception) -> errors.ScimError:
+    """The SCIM error that answers ``exc``; a 5xx is logged here, with the details it hides.
+
+    The handler answers a request with it; ``BulkView`` answers one operation.
+    """
+    error = _as_scim_error(exc)
+    if isinstance(error, errors.ServiceUnavailableError):
+        logger.warning("SCIM request failed: the database cannot answer now", exc_info=exc)
+    elif error.status >= 500:
+        logger.exception("SCIM request failed", exc_info=exc)
+    return error
 
 
 # SQLSTATE of a statement cancelled by statement_timeout (or by a cancel request).

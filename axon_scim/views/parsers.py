@@ -20,9 +20,10 @@ class ScimParser(BaseParser):
     """Parses JSON bodies sent as ``application/scim+json`` or ``application/json``.
 
     The body is read with a limit, so a client cannot make the server buffer
-    more than ``MAX_REQUEST_BYTES`` even without a Content-Length. A string
-    holding NUL or a lone surrogate is refused here, for every endpoint at
-    once (``protocol.text``): 400 invalidValue naming the string.
+    more than ``MAX_REQUEST_BYTES`` (or the view's own limit, as /Bulk's) even
+    without a Content-Length. A string holding NUL or a lone surrogate is
+    refused here, for every endpoint at once (``protocol.text``): 400
+    invalidValue naming the string.
     """
 
     media_type = "application/*"
@@ -35,7 +36,8 @@ class ScimParser(BaseParser):
     ) -> Any:
         if not is_supported_content_type(media_type):
             raise errors.UnsupportedMediaTypeError()
-        limit = scim_settings.MAX_REQUEST_BYTES
+        view_limit = getattr((parser_context or {}).get("view"), "max_request_bytes", None)
+        limit = view_limit() if view_limit else scim_settings.MAX_REQUEST_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise errors.PayloadTooLargeError(f"The request body exceeds {limit} bytes.")

@@ -17,20 +17,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..conf import scim_settings
 from ..extensions import resource_type
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
-from ..protocol.documents import normalize_document
 from ..protocol.etag import if_none_match_hits, make_etag
 from ..protocol.listing import ListQuery, cursor_list_response, list_response
-from ..protocol.patch import parse_patch_request
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from ..querying import compile_filter, keyset_for, order_by_for
 from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
+from .bodies import group_document, patch_operations, user_document
 from .cursors import keyset_page, position_of, read_cursor, sign_cursor
 
 __all__ = [
@@ -67,8 +65,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
     def document(self) -> tuple[dict[str, Any], list[str]]:
         """The request's resource (POST, PUT), normalized, and the attribute names it ignored."""
         ignored: list[str] = []
-        doc = normalize_document(self.body(), self.resource, require=True, ignored=ignored)
-        return doc, ignored
+        return user_document(self.body(), self.resource, ignored), ignored
 
     def get_queryset(self) -> QuerySet[ResourceT]:
         """The resources of the token's organization; every SCIM read starts here."""
@@ -250,19 +247,8 @@ class GroupResourceView(ResourceView[ScimGroup]):
         return ScimGroup.objects.for_tenant(self.organization)
 
     def group_document(self) -> dict[str, Any]:
-        """The request's Group (POST, PUT); 400 ``tooMany`` past ``MAX_MEMBERS_PER_WRITE`` members.
-
-        Each member a write names is looked up, linked and possibly given its
-        role; more than that many would outlast any sensible request time.
-        """
-        doc = normalize_document(self.body(), GROUP_RESOURCE, require=True)
-        count, limit = len(doc.get("members") or ()), scim_settings.MAX_MEMBERS_PER_WRITE
-        if count > limit:
-            raise errors.TooManyError(
-                f"The group lists {count} members; this server takes at most {limit} in one"
-                " POST or PUT. Add the others with PATCH requests."
-            )
-        return doc
+        """The request's Group (POST, PUT), read as ``bodies.group_document`` reads it."""
+        return group_document(self.body(), self.resource)
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
@@ -344,12 +330,7 @@ class UserDetailView(UserResourceView):
         return self.object_response(user)
 
     def patch(self, request: Request, pk: str) -> Response:
-        operations = parse_patch_request(
-            self.body(),
-            self.resource,
-            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
-            max_cost=scim_settings.MAX_PATCH_COST,
-        )
+        operations = patch_operations(self.body(), self.resource)
         user = services.patch_user(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
         )
@@ -385,12 +366,7 @@ class GroupDetailView(GroupResourceView):
         return self.object_response(group)
 
     def patch(self, request: Request, pk: str) -> HttpResponseBase:
-        operations = parse_patch_request(
-            self.body(),
-            GROUP_RESOURCE,
-            max_operations=scim_settings.MAX_PATCH_OPERATIONS,
-            max_cost=scim_settings.MAX_PATCH_COST,
-        )
+        operations = patch_operations(self.body(), self.resource)
         group = services.patch_group(
             self.organization, self.actor(), pk, operations, if_match=self.if_match
         )

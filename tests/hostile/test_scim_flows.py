@@ -1,8 +1,8 @@
 """The main SCIM flows under the hostile host, as an IdP sends them.
 
 Create, filter, PATCH, PUT and DELETE a user, push a group and its members
-onto a mapped role, read discovery: every answer as under the demo
-settings, and the portal accounts are the host's (email login, UUID key).
+onto a mapped role, send a Bulk, read discovery: every answer as under the
+demo settings, and the portal accounts are the host's (email login, UUID key).
 """
 
 from __future__ import annotations
@@ -163,3 +163,29 @@ def test_discovery_and_errors_are_scims_own(anonymous_scim, scim):
     assert json.loads(missing.content)["schemas"] == [c.ERROR]
     assert options.status_code == 200
     assert options.json()["name"] == "User List"
+
+
+def test_bulk_runs_each_operation_as_the_request_alone(scim, org):
+    """A group listed before its member, under the host's ATOMIC_REQUESTS and DRF defaults."""
+    group = {"displayName": "Prüfung", "members": [{"value": "bulkId:ann"}]}
+    user = {"userName": "ann@acme.example", "emails": [{"value": "ann@acme.example"}]}
+    response = scim.post(
+        "Bulk",
+        {
+            "schemas": [c.BULK_REQUEST],
+            "Operations": [
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": group},
+                {"method": "POST", "path": "/Users", "bulkId": "ann", "data": user},
+                {"method": "POST", "path": "/Users", "bulkId": "again", "data": user},
+            ],
+        },
+        headers=SCIM_HEADERS,
+    )
+
+    assert (response.status_code, response["Content-Type"]) == (200, c.MEDIA_TYPE)
+    results = json.loads(response.content)["Operations"]
+    assert [result["status"] for result in results] == ["201", "201", "409"]
+    assert account_of("ann@acme.example", org).is_active
+    group_id = results[0]["location"].rsplit("/", 1)[1]
+    members = scim.get(f"Groups/{group_id}", headers=SCIM_HEADERS).json()["members"]
+    assert [member["value"] for member in members] == [results[1]["location"].rsplit("/", 1)[1]]
