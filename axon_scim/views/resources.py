@@ -89,6 +89,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
             condition = compile_filter(
                 self.parse_filter(query.filter, self.resource),
                 self.resource,
+                organization=self.organization,
                 unknown_is_unassigned=unknown_is_unassigned,
             )
             rows = rows.filter(condition)
