@@ -210,7 +210,7 @@ def _write(events: list[AuditEvent]) -> None:
         return
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
     sql = f"COPY {quote(AuditEvent._meta.db_table)} ({columns}) FROM STDIN"
     # JSON goes as its text, which the server parses, as it would the INSERT's parameter.
     is_json = [isinstance(f, models.JSONField) for f in fields]
