@@ -151,8 +151,16 @@ class Memberships:
     path: str
     owner: str
 
-    def rows(self) -> QuerySet[Any]:
-        """The membership rows of the outer resource, in its organization only."""
+    def rows(self, organization: Any = None) -> QuerySet[Any]:
+        """The membership rows of the outer resource, in its organization only.
+
+        With ``organization`` (an id), the rows of every resource of that
+        organization instead, uncorrelated (see ``MultiValued.owners``).
+        """
+        if organization is not None:
+            return ScimMembership.objects.filter(
+                organization_id=organization, **{f"{self.owner}__isnull": False}
+            )
         return ScimMembership.objects.filter(
             organization_id=OuterRef("organization_id"), **{self.owner: OuterRef("pk")}
         )
@@ -175,11 +183,15 @@ def _value_target(sub: Attribute) -> Target:
     return StringTarget(f"extra_{sub.name.lower()}", case_exact=sub.case_exact, nullable=True)
 
 
-def _user_values(name: str, alias_keys: Sequence[str] = ()) -> Callable[[], QuerySet[Any]]:
-    def rows() -> QuerySet[Any]:
-        qs = ScimUserValue.objects.filter(
-            organization_id=OuterRef("organization_id"), user_id=OuterRef("pk"), attribute=name
-        )
+def _user_values(name: str, alias_keys: Sequence[str] = ()) -> Callable[..., QuerySet[Any]]:
+    def rows(organization: Any = None) -> QuerySet[Any]:
+        # Correlated on the outer user, or (given an organization id) every user's rows in it.
+        if organization is None:
+            qs = ScimUserValue.objects.filter(
+                organization_id=OuterRef("organization_id"), user_id=OuterRef("pk"), attribute=name
+            )
+        else:
+            qs = ScimUserValue.objects.filter(organization_id=organization, attribute=name)
         if alias_keys:
             # Text of each JSON key as a plain text expression, so that ordinary string
             # lookups apply to it rather than the JSON-aware ones of a key transform.
@@ -331,7 +343,7 @@ def filter_mapping(resource: ResourceType) -> Mapping:
             singles[(*key, sub.name.lower() if sub else "")] = declared.filter_target(sub or attr)
     # Membership rows take the targets of the sub-attributes declared on their own lines.
     for key, membership in memberships.items():
-        multis[key] = MultiValued(membership.rows, dict(subs[key]))
+        multis[key] = MultiValued(membership.rows, dict(subs[key]), owner=membership.owner)
     owner = "user_id" if resource.name == USER_RESOURCE.name else "group_id"
     extension_targets(resource, owner, singles, multis)
     return Mapping(resource, singles, multis)

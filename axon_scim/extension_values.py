@@ -38,7 +38,7 @@ from .protocol.schemas import (
 )
 from .targets import BooleanTarget, DateTimeTarget, MultiValued, StringTarget, Target
 
-Rows = Callable[[], QuerySet[Any]]
+Rows = Callable[..., QuerySet[Any]]
 
 
 def attribute_key(schema: Schema, attr: Attribute, sub: Attribute | None = None) -> str:
@@ -258,7 +258,11 @@ class RowsTarget(Target):
 
 
 def _rows(owner: str, keys: list[str], sibling: bool = False) -> Rows:
-    def rows() -> QuerySet[Any]:
+    def rows(organization_id: Any = None) -> QuerySet[Any]:
+        if organization_id is not None and not sibling:
+            # Uncorrelated: the organization's rows, whose ``owner`` names their resource
+            # (``MultiValued.owners``, for conditions under ``or``).
+            return ScimExtensionValue.objects.filter(organization_id=organization_id, key__in=keys)
         correlated = {owner: OuterRef(owner if sibling else "pk")}
         if sibling:
             correlated["position"] = OuterRef("position")
@@ -283,7 +287,7 @@ def extension_targets(
             if attr.type != COMPLEX:
                 if attr.multi_valued:
                     subs = {attr.name.lower(): _column_target(attr)}
-                    multis[key] = MultiValued(_rows(owner, [own]), subs)
+                    multis[key] = MultiValued(_rows(owner, [own]), subs, owner=owner)
                 else:
                     singles[(*key, "")] = RowsTarget(_rows(owner, [own]), _column_target(attr))
                 continue
@@ -300,7 +304,7 @@ def extension_targets(
                 )
                 for sub in attr.sub_attributes
             }
-            multis[key] = MultiValued(_rows(owner, list(sub_keys.values())), subs)
+            multis[key] = MultiValued(_rows(owner, list(sub_keys.values())), subs, owner=owner)
 
 
 __all__ = [

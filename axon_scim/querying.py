@@ -14,7 +14,11 @@ Two rules keep the SQL correct:
   whose column is NULL instead of losing them to SQL's three-valued logic.
 - Subqueries correlate on the outer row (``OuterRef("pk")``) and on its
   organization, so a filter never reaches rows of another organization; the
-  caller still scopes the outer query with ``.for_tenant(org)``.
+  caller still scopes the outer query with ``.for_tenant(org)``. Under
+  ``or``, where PostgreSQL would run a correlated ``EXISTS`` once per row of
+  the organization, a caller that passes ``organization`` gets uncorrelated
+  ``pk IN (SELECT owner ... WHERE organization_id = <that organization>)``
+  subqueries instead: the same rows, computed once.
 
 Where each attribute is stored is declared once in ``axon_scim.attributes``,
 which derives the ``Mapping`` of targets (``axon_scim.targets``) that a
@@ -72,18 +76,25 @@ def _cached_mapping(resource: ResourceType) -> Mapping:
 
 
 def compile_filter(
-    expr: Filter, resource: ResourceType, *, unknown_is_unassigned: bool = False
+    expr: Filter,
+    resource: ResourceType,
+    *,
+    organization: Any = None,
+    unknown_is_unassigned: bool = False,
 ) -> Q:
     """A ``Q`` selecting the rows of ``resource`` (Users or Groups) that satisfy ``expr``.
 
     RFC 7644 section 3.4.2.2. Raises ``InvalidFilterError`` for unknown
     attributes and for operators that make no sense for an attribute's type.
-    Apply it to a queryset already scoped with ``.for_tenant(org)``.
+    Apply it to a queryset already scoped with ``.for_tenant(org)``, and pass
+    that organization (or its id) as ``organization`` so that multi-valued
+    terms under ``or`` compile to subqueries restricted to it.
 
     ``unknown_is_unassigned`` is for a search across resource types
     (``/.search``): there ``userName pr`` is simply false for a Group.
     """
-    return _Compiler(_mapping(resource), unknown_is_unassigned).compile(expr)
+    tenant = getattr(organization, "pk", organization)
+    return _Compiler(_mapping(resource), unknown_is_unassigned, tenant).compile(expr)
 
 
 class _Connectives:
@@ -106,9 +117,33 @@ class _Connectives:
 
 
 class _Compiler(_Connectives):
-    def __init__(self, mapping: Mapping, unknown_is_unassigned: bool = False) -> None:
+    def __init__(
+        self, mapping: Mapping, unknown_is_unassigned: bool = False, tenant: Any = None
+    ) -> None:
         self.mapping = mapping
         self.unknown_is_unassigned = unknown_is_unassigned
+        self.tenant = tenant
+        self.under_or = 0  # how many ``or`` the term being compiled sits under
+
+    def compile(self, expr: Filter) -> Q:
+        if not isinstance(expr, Or):
+            return super().compile(expr)
+        self.under_or += 1
+        try:
+            return super().compile(expr)
+        finally:
+            self.under_or -= 1
+
+    def some_row(self, multi: MultiValued, condition: Q | None = None) -> Q:
+        """The resource has a row of ``multi`` meeting ``condition``.
+
+        A correlated ``Exists()`` is a semi-join under ``and``; under ``or`` it
+        runs per outer row, so there (tenant known) an uncorrelated ``IN``.
+        """
+        if self.under_or and self.tenant is not None:
+            return Q(pk__in=multi.owners(self.tenant, condition))
+        rows = multi.rows()
+        return Q(Exists(rows if condition is None else rows.filter(condition)))
 
     def term(self, expr: Compare | Present | ValuePath) -> Q:
         try:
@@ -132,7 +167,7 @@ class _Compiler(_Connectives):
         if attr.multi_valued:
             multi = self.mapping.multi(schema.id, attr)
             if sub is None and isinstance(expr, Present) and value_attribute(attr) is None:
-                return Q(Exists(multi.rows()))
+                return self.some_row(multi)
             # ``emails co "x"`` and ``emails pr`` are about ``emails.value``; a simple
             # multi-valued attribute (a custom one) compares its values themselves.
             sub = sub or value_attribute(attr) or (attr if attr.type != COMPLEX else None)
@@ -141,7 +176,7 @@ class _Compiler(_Connectives):
                     f'"{attr.name}" has no value: name a sub-attribute, e.g. "{attr.name}.type".'
                 )
             inner = _condition(multi.target(sub, attr), expr, sub)
-            return Q(Exists(multi.rows().filter(inner)))
+            return self.some_row(multi, inner)
         if sub is None and attr.type == COMPLEX:
             if isinstance(expr, Present):
                 return any_of(
@@ -170,7 +205,7 @@ class _Compiler(_Connectives):
         multi = self.mapping.multi(schema.id, attr)
         inner = _ValueCompiler(multi, attr).compile(expr.filter)
         # One Exists for the whole bracket: both conditions hold for the same value.
-        return Q(Exists(multi.rows().filter(inner)))
+        return self.some_row(multi, inner)
 
 
 class _ValueCompiler(_Connectives):

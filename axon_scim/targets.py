@@ -269,12 +269,30 @@ def any_of(conditions: Any) -> Q:
 
 @dataclass(frozen=True)
 class MultiValued:
-    """A multi-valued attribute stored as rows: a correlated queryset and one target per sub."""
+    """A multi-valued attribute stored as rows: a correlated queryset and one target per sub.
 
-    rows: Callable[[], QuerySet[Any]]
+    ``rows()`` correlates on the outer resource; ``rows(organization_id)`` is
+    every row of that organization, uncorrelated, whose ``owner`` column
+    names the resource each row belongs to.
+    """
+
+    rows: Callable[..., QuerySet[Any]]
     subs: dict[str, Target]
     # The column that orders the values to find the one to sort by (primary first).
     sort_order: tuple[Any, ...] = ()
+    owner: str = "user_id"
+
+    def owners(self, organization: Any, condition: Q | None = None) -> QuerySet[Any]:
+        """The ids of the organization's resources that have a row meeting ``condition``.
+
+        Uncorrelated, so the database computes it once (a hashed set) rather
+        than once per outer row, which is what ``Exists()`` costs under ``or``.
+        Scoped to ``organization`` by its ``organization_id``, like every read.
+        """
+        rows = self.rows(organization)
+        if condition is not None:
+            rows = rows.filter(condition)
+        return rows.values(self.owner)
 
     def target(self, sub: Attribute, parent: Attribute) -> Target:
         found = self.subs.get(sub.name.lower())

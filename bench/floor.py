@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -182,19 +182,7 @@ def _group_doc(group: dict[str, Any], members: bool) -> dict[str, Any]:
         "displayName": group["display_name"],
     }
     if members:
-        users_url = f"{BASE}/Users/"
-        doc["members"] = [
-            {
-                "value": str(uid),
-                "$ref": users_url + str(uid),
-                "display": display or name,
-                "type": "User",
-            }
-            for uid, display, name in ScimMembership.objects.filter(group_id=group["id"])
-            .order_by("id")
-            .values_list("user_id", "user__display_name", "user__user_name")
-            .iterator(chunk_size=5000)
-        ]
+        doc["members"] = MEMBERS_PLACEHOLDER
     doc["meta"] = {
         "resourceType": "Group",
         "created": _ts(group["created"]),
@@ -232,7 +220,29 @@ def group(request: HttpRequest, pk: UUID) -> HttpResponse:
     found = rows.values(*GROUP_FIELDS).first()
     if found is None:
         return _json({"status": "404"}, 404)
-    return _json(_group_doc(found, request.GET.get("excludedAttributes") != "members"))
+    if request.GET.get("excludedAttributes") == "members":
+        return _json(_group_doc(found, False))
+    # As axon-scim does: PostgreSQL writes the members array, spliced into the document.
+    text = json.dumps(_group_doc(found, True))
+    members = _members_text(found["id"])
+    body = text.replace(json.dumps(MEMBERS_PLACEHOLDER), members, 1)
+    return HttpResponse(body, content_type="application/scim+json")
+
+
+MEMBERS_PLACEHOLDER = "members-placeholder"
+
+
+def _members_text(group_id: UUID) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT json_agg(json_build_object('value', m.user_id, '$ref', %s || m.user_id,"
+            " 'display', coalesce(nullif(u.display_name, ''), u.user_name), 'type', 'User')"
+            " ORDER BY m.id)::text FROM axon_scim_scimmembership m"
+            " JOIN axon_scim_scimuser u ON u.id = m.user_id WHERE m.group_id = %s",
+            [f"{BASE}/Users/", group_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] else "[]"
 
 
 @csrf_exempt

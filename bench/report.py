@@ -51,40 +51,40 @@ REMEDIES: dict[str, str] = {
     "afterwards. What is left is rendering and projecting 100 documents (about a third "
     "of the time): a compiled projection plan. django-scim2 counts by loading every "
     "user, so this ratio grows with the organization: judge it at FULL=1.",
-    "S6: at most 8": "9 statements: token, group lock, the users' version bump (which "
-    "also proves the ids are users), the membership insert or delete, the group "
-    "update, three for the audit chain (lock, insert, head update) and one read of "
-    "the members for the response. With ?excludedAttributes=members it is 8; taking "
-    "the chain head with one UPDATE ... RETURNING (raw SQL) would make it 8 either way.",
+    "S6: at most 8": "11 statements: token, group lock, the users' lock (which also "
+    "proves the ids are users), the member ids before, the membership insert or delete, "
+    "the member ids after, the users' version bump, the group update, the audit chain's "
+    "lock and its events with the head's move (one WITH ... INSERT), and one read of "
+    "the members for the response. Measuring the change with INSERT/DELETE ... "
+    "RETURNING instead of the two reads, and locking and bumping the users in one "
+    "UPDATE ... RETURNING, would make it 8.",
     "S6: at least 5x": "Each PATCH also bumps the version of every user who joins or "
     "leaves (their groups changed) and appends to the audit chain; django-scim2 does "
     "neither. The chain head's row lock serializes writers of one organization for "
     "the length of its last three statements.",
-    "S8: under 1.5 s": "Members are written straight to JSON text from one query; what "
-    "is left is PostgreSQL returning the rows and Python formatting one string per "
-    "member. Building the array in PostgreSQL (json_agg) would halve it.",
-    "S8: worker RSS": "The rows of one query are held at once; a server-side cursor "
-    "feeding a StreamingHttpResponse would keep memory flat.",
-    "S4: at least as fast": "8 statements against django-scim2's 4, because a POST also "
+    "S8: under 1.5 s": "PostgreSQL writes the members array (string_agg of to_json "
+    "text), spliced into the document: no Python per member. The floor builds its "
+    "array with json_agg alike.",
+    "S8: worker RSS": "The members array is one string in the worker (about 18 bytes "
+    "per member beyond the JSON itself); a server-side cursor feeding a "
+    "StreamingHttpResponse would keep memory flat for a million members.",
+    "S4: at least as fast": "7 statements against django-scim2's 4, because a POST also "
     "creates the portal account (insert, then link) and appends to the audit chain "
-    "(3). One UPDATE ... RETURNING for the chain head and creating the account before "
-    "the user would save 2.",
-    "S5: at least as fast": "9 statements: token, user lock (with its account), its "
+    "(lock, then the events and the head's move in one statement). Creating the "
+    "account before the user would save 1.",
+    "S5: at least as fast": "8 statements: token, user lock (with its account), its "
     "values and groups (read once, rendered from memory afterwards), the update, "
-    "three for the audit chain; value rows and the account are written only when they "
+    "two for the audit chain; value rows and the account are written only when they "
     "change. The rest is Python: normalizing and applying the PATCH and rendering the "
     "before/after snapshots for the audit event.",
-    "L1..L12": "Two shapes stay over 5 s, and both grow with the organization, not "
-    "the request: (1) a filter that or-s a multi-valued comparison (L9, L10): its "
-    "COUNT(*) builds a hashed subplan on the correlated (organization_id, user_id) "
-    "EXISTS, 0.7-1.3 s per 10,000 users; the same condition as an uncorrelated "
-    "pk IN (SELECT user_id ... WHERE organization_id = <the tenant>) counts in 25 ms, "
-    "so the compiler needs the tenant's id. (2) member changes on a mapped group that "
-    "the state makes large (L6, every member leaving): one role assignment, two "
-    "permission rows and one sealed audit event per account; set-based role sync "
-    "(INSERT ... SELECT) and one audit event per change listing the accounts would "
-    "make it one statement per table. The statement timeout answers 503 where a "
-    "single statement runs past it.",
+    "L1..L12": "What grows with the organization rather than the request is a member "
+    "change on a mapped group that the state makes large (L6, every member leaving): "
+    "per account, one role assignment, two permission rows, a version bump and one "
+    "sealed audit event (written by COPY), in chunks of 1,000 ids bound one parameter "
+    "each. Set-based role sync (INSERT ... SELECT, DELETE ... USING) would make it one "
+    "statement per table. Or-ed multi-valued filters (L9, L10) compile to uncorrelated "
+    "IN subqueries of the tenant and no longer grow with it. The statement timeout "
+    "answers 503 where a single statement runs past it.",
     "S10: a Bulk": "The operations run one after another, each a whole creation: 7 "
     "statements (the user, its emails, the account and its link, three for the audit "
     "chain) and a commit, plus the normalization and the audit snapshot in Python. On a "

@@ -143,6 +143,10 @@ def test_filters_with_every_operator_and_urn_paths(acme: None, scim: ScimClient)
         f'{ACME}:desks[site eq "Paris" and floor eq 3]': {b},
         f'{ACME}:desks[site eq "Lyon" and floor eq 3]': set(),
         f'{ACME}:desks.site eq "Paris"': {a, b},
+        # Under ``or`` multi-valued terms compile to uncorrelated subqueries (querying).
+        f'{ACME}:tags eq "t1" or userName eq "c@example.com"': {a, c},
+        f'{ACME}:desks[site eq "Paris" and floor eq 3] or {ACME}:badge eq "alpha"': {a, b},
+        f'not ({ACME}:desks.site eq "Lyon" or {ACME}:tags pr)': {c},
     }
     for text, expected in cases.items():
         assert ids(scim.get("Users", {"filter": text})) == expected, text

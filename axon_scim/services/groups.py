@@ -153,6 +153,17 @@ def _remove_rows(group: ScimGroup, ids: list[UUID]) -> None:
         ).delete()
 
 
+def _keep_rows(group: ScimGroup, ids: list[UUID]) -> None:
+    """Remove every member but ``ids``: one DELETE when they fit one ``IN`` list."""
+    if len(ids) > CHUNK:
+        _remove_rows(group, list(_member_ids(group) - set(ids)))
+        return
+    # exclude() keeps NULL columns out of NOT IN's three-valued logic.
+    ScimMembership.objects.filter(group=group).exclude(user_id__in=ids).exclude(
+        member_group_id__in=ids
+    ).delete()
+
+
 def _member_ids(group: ScimGroup, ids: list[UUID] | None = None) -> set[UUID]:
     """Which of ``ids`` (every member when None) are members of ``group`` now."""
     rows = ScimMembership.objects.filter(group=group)
@@ -259,7 +270,7 @@ def _change_members(
         elif change.kind == "remove":
             _remove_rows(group, ids)
         elif change.kind == "replace":
-            _remove_rows(group, list(_member_ids(group) - set(ids)))
+            _keep_rows(group, ids)
         if members is not None:
             _add_rows(organization, group, members)
     delta.measure()

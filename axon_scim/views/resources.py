@@ -126,6 +126,9 @@ class ResourceView(ScimView, Generic[ResourceT]):
             condition = compile_filter(
                 self.parse_filter(query.filter, self.resource),
                 self.resource,
+                # Under ``or``, multi-valued terms become uncorrelated subqueries of this
+                # organization's rows (see querying): far cheaper than a correlated EXISTS.
+                organization=self.organization,
                 unknown_is_unassigned=unknown_is_unassigned,
             )
             rows = rows.filter(condition)
