@@ -22,6 +22,7 @@ flood the log with one event per refused request.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any, ClassVar
@@ -34,6 +35,8 @@ from .audit import record_event, request_actor
 from .conf import scim_settings
 from .models import ScimToken
 from .permissions import session_organization
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PortalUserRateThrottle", "RateThrottle", "ScimTokenRateThrottle", "parse_rate"]
 
@@ -89,12 +92,13 @@ class RateThrottle(BaseThrottle):
         moment = self.timer()
         window = int(moment // duration)
         key = f"axon_scim:rate:{self.scope}:{ident}:{window}"
-        cache.add(key, 0, duration)
         try:
-            count = cache.incr(key)
-        except ValueError:  # evicted since add(): this request starts the count again
-            count = 1
-            cache.set(key, count, duration)
+            count = self._count(cache, key, duration)
+        except Exception:  # any cache backend's own "unavailable" error
+            # Fail open: an identity provider that got 500s would stop syncing, and a
+            # missing limit is the lesser harm while the cache is down. Logged loudly.
+            logger.warning("Rate-limit cache unavailable; request not counted", exc_info=True)
+            return True
         if count <= limit:
             return True
         self.retry_after = (window + 1) * duration - moment
@@ -104,6 +108,16 @@ class RateThrottle(BaseThrottle):
         if cache.add(audit_key, 1, period):
             self.record(request, rate, math.ceil(self.retry_after))
         return False
+
+    @staticmethod
+    def _count(cache: Any, key: str, duration: int) -> int:
+        """This request's number in its window, counted with the cache's atomic ``incr``."""
+        cache.add(key, 0, duration)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # evicted since add(): this request starts the count again
+            cache.set(key, 1, duration)
+            return 1
 
     def wait(self) -> float | None:
         return self.retry_after

@@ -303,3 +303,27 @@ def test_parse_rate_refuses_what_is_not_a_rate(rate):
 def test_rate_limit_checks(settings, limits, expected):
     settings.AXON_SCIM = limits
     assert [error.id for error in check_rate_limits()] == expected
+
+
+class BrokenCache:
+    """A cache backend whose server is down: every call raises."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("cache server unreachable")
+
+        return fail
+
+
+@pytest.mark.django_db
+def test_a_cache_that_is_down_lets_requests_through_rather_than_answer_500(
+    settings, scim, monkeypatch, caplog
+):
+    limited(settings, RATE_LIMIT="1/min")
+    monkeypatch.setattr("axon_scim.throttling.caches", {"default": BrokenCache()})
+
+    assert statuses(scim, "Users", 3) == [200, 200, 200]
+    assert "Rate-limit cache unavailable" in caplog.text
