@@ -64,9 +64,9 @@ if CHROMIUM is None or CHROMEDRIVER is None:
     )
 
 from selenium import webdriver  # noqa: E402  (the skip above comes first)
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
@@ -117,9 +117,23 @@ def click_and_wait(browser: Any, element: Any) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
     wait = WebDriverWait(browser, 15)
-    wait.until(expected_conditions.staleness_of(page))
+    wait.until(lambda _browser: is_stale(page))
     # The old page is gone; let the new one finish loading before anything reads it.
     wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def is_stale(element: Any) -> bool:
+    """Whether ``element``'s page has been replaced.
+
+    Selenium's ``staleness_of`` waits for StaleElementReferenceException; under
+    load Chromium sometimes answers "Node ... does not belong to the document"
+    instead, which is the same fact.
+    """
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def messages(browser: Any) -> list[str]:

@@ -62,7 +62,9 @@ that lets its locks go, when a change committed in between.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -73,7 +75,12 @@ from django.dispatch import Signal
 
 from ..audit import Actor
 from ..models import Organization, ScimGroup, ScimUser
-from ..protocol.errors import ConflictError, InvalidValueError, NotFoundError
+from ..protocol.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 
 # Defined in role_sync, the lower layer, which uses them too (see there).
 from ..role_sync import CHUNK, chunks, key_share
@@ -207,7 +214,7 @@ class LocksMoved(Exception):
     """The rows to lock changed between reading them and locking them: take the locks again."""
 
 
-RETRY_ATTEMPTS = 10
+RETRY_ATTEMPTS = 20
 
 
 def retry_locks(take: Callable[[], T]) -> T:
@@ -216,15 +223,20 @@ def retry_locks(take: Callable[[], T]) -> T:
     ``take`` reads which rows to lock, locks them in the lock order and reads
     again; when the second read differs it raises ``LocksMoved``, and its
     savepoint rolls back, releasing the locks it took, so the next attempt
-    can take them again in order.
+    can take them again in order. Attempts back off with jitter, so writers
+    that keep moving the rows (a busy group) let this one through; if they
+    never do, the answer is a 503 with Retry-After: nothing changed, retry.
     """
-    for _attempt in range(RETRY_ATTEMPTS):
+    for attempt in range(RETRY_ATTEMPTS):
         try:
             with transaction.atomic():
                 return take()
         except LocksMoved:
-            continue
-    raise ConflictError("The resource kept changing while this request ran; retry it.")
+            time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+    raise ServiceUnavailableError(
+        "The resource kept changing while this request ran; nothing was changed, retry it.",
+        retry_after=1,
+    )
 
 
 def check_lengths(instance: Any, labels: dict[str, str], prefix: str = "") -> None:
