@@ -118,8 +118,13 @@ def test_if_match_lets_one_writer_win_per_version(live_scim: LiveScim) -> None:
     for round_number in range(rounds):
         version = f'W/"{1 + round_number}"'
 
-        def rename(writer: int, version: str = version) -> Callable[[httpx.Client], httpx.Response]:
-            body = patch_body({"op": "replace", "path": "displayName", "value": f"W{writer}"})
+        def rename(
+            writer: int, version: str = version, round_number: int = round_number
+        ) -> Callable[[httpx.Client], httpx.Response]:
+            # A name no round used before: a PATCH that repeats the current value is a
+            # no-op (200, version unchanged), which would let a second writer through.
+            name = f"R{round_number}W{writer}"
+            body = patch_body({"op": "replace", "path": "displayName", "value": name})
             return lambda http: http.patch(
                 f"Users/{user['id']}", json=body, headers={"If-Match": version}
             )
