@@ -12,7 +12,7 @@ subquery.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,14 +24,18 @@ from django.utils.dateparse import parse_datetime
 from .conf import scim_settings
 from .extension_models import ScimExtensionValue
 from .extensions import custom_schemas
-from .protocol.errors import InvalidValueError
+from .protocol.errors import InvalidValueError, MutabilityError
 from .protocol.schemas import (
     BOOLEAN,
     COMPLEX,
     DATETIME,
     DECIMAL,
+    IMMUTABLE,
     INTEGER,
+    NEVER,
     READ_ONLY,
+    READ_WRITE,
+    WRITE_ONLY,
     Attribute,
     ResourceType,
     Schema,
@@ -51,26 +55,33 @@ def attribute_key(schema: Schema, attr: Attribute, sub: Attribute | None = None)
 # ---------------------------------------------------------------------------
 
 
-def extension_rows(doc: dict[str, Any], resource: ResourceType) -> list[ScimExtensionValue]:
+def extension_rows(
+    doc: dict[str, Any],
+    resource: ResourceType,
+    previous: Sequence[ScimExtensionValue] | None = None,
+    *,
+    replacing: bool = True,
+) -> list[ScimExtensionValue]:
     """The rows that store the custom attributes of a normalized document (unsaved, unowned).
 
     Raises ``InvalidValueError`` (400 invalidValue) naming the attribute whose
-    value does not fit its type. Read-only attributes sent by a client are
-    ignored, as RFC 7643 section 2.2 asks.
+    value does not fit its type or its ``canonicalValues``. ``previous``, the
+    rows stored before this write (None for a creation), settles mutability
+    (``settle_mutability``); ``replacing`` is true for a PUT, false for a PATCH.
     """
     rows: list[ScimExtensionValue] = []
     for schema in custom_schemas(resource):
         container = doc.get(schema.id) or {}
         for attr in schema.attributes:
             value = container.get(attr.name)
-            if value is None or attr.mutability == READ_ONLY:
+            if value is None:
                 continue
             items = value if attr.multi_valued else [value]
             if len(items) > scim_settings.MAX_VALUES_PER_ATTRIBUTE:
                 raise InvalidValueError(f'"{schema.id}:{attr.name}" has too many values.')
             for position, item in enumerate(items):
                 rows.extend(_item_rows(schema, attr, item, position))
-    return rows
+    return settle_mutability(rows, previous or [], resource, replacing=replacing)
 
 
 def _item_rows(
@@ -88,6 +99,7 @@ def _item_rows(
 
 def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExtensionValue:
     """One row with ``value`` in the column of ``attr``'s type, checked against that type."""
+    _check_canonical(attr, value, key)
     row = ScimExtensionValue(key=key, position=position)
     where = key
     if attr.type == BOOLEAN:
@@ -110,6 +122,21 @@ def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExte
     return row
 
 
+def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
+    """A declared ``canonicalValues`` list is the only values accepted (case per caseExact).
+
+    Only custom attributes reach here: the RFC's own lists (``emails.type``
+    ...) stay suggestions, as RFC 7643 section 7 has them.
+    """
+    if not attr.canonical_values or not isinstance(value, str):
+        return
+    allowed = attr.canonical_values
+    if value in allowed or (not attr.case_exact and value.lower() in {v.lower() for v in allowed}):
+        return
+    listed = ", ".join(f'"{v}"' for v in allowed)
+    raise InvalidValueError(f"'{where}' must be one of {listed}, not \"{value[:40]}\".")
+
+
 def _moment(value: Any, where: str) -> datetime:
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None:
@@ -120,16 +147,113 @@ def _moment(value: Any, where: str) -> datetime:
 
 
 # ---------------------------------------------------------------------------
+# Mutability (RFC 7643 section 2.2, RFC 7644 section 3.5.1)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """The row keys one mutability applies to: an attribute's (with its sub-attributes'), or a
+    sub-attribute's."""
+
+    keys: frozenset[str]
+    mutability: str
+    case_exact: bool
+    label: str
+
+
+def _units(resource: ResourceType) -> list[_Unit]:
+    """The keys of ``resource``'s custom attributes that are not plain readWrite."""
+    units = []
+    for schema in custom_schemas(resource):
+        for attr in schema.attributes:
+            label = f"{schema.id}:{attr.name}"
+            if attr.mutability != READ_WRITE:
+                keys = [attribute_key(schema, attr, sub) for sub in attr.sub_attributes] or [
+                    attribute_key(schema, attr)
+                ]
+                units.append(_Unit(frozenset(keys), attr.mutability, attr.case_exact, label))
+                continue
+            for sub in attr.sub_attributes:
+                if sub.mutability != READ_WRITE:
+                    key = attribute_key(schema, attr, sub)
+                    units.append(_Unit(frozenset([key]), sub.mutability, sub.case_exact, key))
+    return units
+
+
+def settle_mutability(
+    rows: list[ScimExtensionValue],
+    previous: Sequence[ScimExtensionValue],
+    resource: ResourceType,
+    *,
+    replacing: bool,
+) -> list[ScimExtensionValue]:
+    """``rows`` with the mutability of their attributes applied against the ``previous`` ones.
+
+    - readOnly: the stored values stay, whatever the client sent (RFC 7643
+      section 2.2: ignored on input); on creation there are none.
+    - immutable: set when it has no value yet (creation included); once set,
+      a write must send it unchanged (a PUT may also leave it out, RFC 7644
+      section 3.5.1), else 400 ``mutability``. A removal is a change.
+    - writeOnly: a PUT that leaves it out keeps it, since a client can never
+      read it back to repeat it; a PATCH removes it only by naming it (the
+      PATCH works on ``render_extensions(..., everything=True)``).
+    """
+    kept = list(rows)
+    for unit in _units(resource):
+        old = [row for row in previous if row.key in unit.keys]
+        new = [row for row in kept if row.key in unit.keys]
+        keep_old = unit.mutability == READ_ONLY or (
+            replacing and not new and unit.mutability in (IMMUTABLE, WRITE_ONLY)
+        )
+        if unit.mutability == IMMUTABLE and old and not keep_old:
+            if _state(old, unit.case_exact) != _state(new, unit.case_exact):
+                raise MutabilityError(f"'{unit.label}' is immutable: its value cannot change.")
+            keep_old = True  # the same value again: the stored spelling stays
+        if keep_old:
+            kept = [row for row in kept if row.key not in unit.keys] + [_copy(r) for r in old]
+    return kept
+
+
+def _state(rows: Sequence[ScimExtensionValue], case_exact: bool) -> list[tuple[Any, ...]]:
+    texts = [row.text if case_exact else row.text_lower for row in rows]
+    return sorted(
+        (row.key, row.position, text, row.number, row.boolean, row.moment)
+        for row, text in zip(rows, texts, strict=True)
+    )
+
+
+def _copy(row: ScimExtensionValue) -> ScimExtensionValue:
+    """An unsaved copy of a stored row (the stored ones are deleted before the new are written)."""
+    copied = ScimExtensionValue(
+        key=row.key,
+        position=row.position,
+        text=row.text,
+        number=row.number,
+        boolean=row.boolean,
+        moment=row.moment,
+    )
+    copied.derive_lookup_columns()
+    return copied
+
+
+# ---------------------------------------------------------------------------
 # Rows to documents
 # ---------------------------------------------------------------------------
 
 
 def render_extensions(
-    doc: dict[str, Any], rows: Iterable[ScimExtensionValue], resource: ResourceType
+    doc: dict[str, Any],
+    rows: Iterable[ScimExtensionValue],
+    resource: ResourceType,
+    *,
+    everything: bool = False,
 ) -> None:
     """Add the custom attributes held by ``rows`` to ``doc`` under their URNs (and ``schemas``).
 
-    Rows of attributes no longer declared (a deleted definition) are skipped.
+    Rows of attributes no longer declared (a deleted definition) are skipped,
+    and so are writeOnly ones unless ``everything`` (the document a PATCH
+    works on, which must keep them).
     """
     by_key: dict[str, list[ScimExtensionValue]] = defaultdict(list)
     for row in rows:
@@ -137,24 +261,28 @@ def render_extensions(
     for schema in custom_schemas(resource):
         values = {}
         for attr in schema.attributes:
-            value = _attribute_value(schema, attr, by_key)
+            value = _attribute_value(schema, attr, by_key, everything)
             if value is not None:
                 values[attr.name] = value
         if values:
-            doc.setdefault("schemas", []).append(schema.id)
+            listed = doc.setdefault("schemas", [])
+            if schema.id not in listed:
+                listed.append(schema.id)
             doc[schema.id] = values
 
 
 def _attribute_value(
-    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]]
+    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]], everything: bool
 ) -> Any:
-    if attr.returned == "never":
+    if attr.returned == NEVER and not everything:
         return None
     if attr.type != COMPLEX:
         items = [_json(attr, row) for row in by_key.get(attribute_key(schema, attr), ())]
     else:
         merged: dict[int, dict[str, Any]] = defaultdict(dict)
         for sub in attr.sub_attributes:
+            if sub.returned == NEVER and not everything:
+                continue
             for row in by_key.get(attribute_key(schema, attr, sub), ()):
                 merged[row.position][sub.name] = _json(sub, row)
         items = [merged[position] for position in sorted(merged)]
@@ -314,4 +442,5 @@ __all__ = [
     "load_extension_rows",
     "render_extensions",
     "row_state",
+    "settle_mutability",
 ]

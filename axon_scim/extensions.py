@@ -79,7 +79,9 @@ def declaration_errors(declarations: Any) -> list[str]:
     return errors
 
 
-def _attribute_errors(attributes: Any, where: str, *, nested: bool) -> list[str]:
+def _attribute_errors(
+    attributes: Any, where: str, *, nested: bool, in_list: bool = False
+) -> list[str]:
     errors: list[str] = []
     names: set[str] = set()
     for index, attr in enumerate(attributes):
@@ -102,7 +104,14 @@ def _attribute_errors(attributes: Any, where: str, *, nested: bool) -> list[str]
             if not isinstance(subs, list | tuple) or not subs:
                 errors.append(f'{here} is complex: it needs "subAttributes".')
             else:
-                errors.extend(_attribute_errors(subs, f"{here}.subAttributes", nested=True))
+                errors.extend(
+                    _attribute_errors(
+                        subs,
+                        f"{here}.subAttributes",
+                        nested=True,
+                        in_list=bool(attr.get("multiValued")),
+                    )
+                )
         elif kind not in SIMPLE_TYPES:
             errors.append(
                 f'{here}["type"] must be one of {", ".join(SIMPLE_TYPES)}'
@@ -113,16 +122,27 @@ def _attribute_errors(attributes: Any, where: str, *, nested: bool) -> list[str]
             errors.append(f'{here} is not complex: it takes no "subAttributes".')
         if nested and attr.get("multiValued"):
             errors.append(f"{here}: a sub-attribute cannot be multi-valued.")
-        if attr.get("mutability", READ_WRITE) not in MUTABILITIES:
-            errors.append(f'{here}["mutability"] must be one of {", ".join(MUTABILITIES)}.')
-        canonical = attr.get("canonicalValues", [])
-        if not isinstance(canonical, list | tuple) or not all(
-            isinstance(v, str) for v in canonical
-        ):
-            errors.append(f'{here}["canonicalValues"] must be a list of strings.')
+        errors.extend(_characteristic_errors(attr, here, in_list))
         for flag in ("multiValued", "caseExact", "required"):
             if not isinstance(attr.get(flag, False), bool):
                 errors.append(f'{here}["{flag}"] must be true or false.')
+    return errors
+
+
+def _characteristic_errors(attr: dict[str, Any], here: str, in_list: bool) -> list[str]:
+    """What is wrong with an attribute's ``mutability`` and ``canonicalValues``."""
+    errors: list[str] = []
+    mutability = attr.get("mutability", READ_WRITE)
+    if mutability not in MUTABILITIES:
+        errors.append(f'{here}["mutability"] must be one of {", ".join(MUTABILITIES)}.')
+    elif in_list and mutability != READ_WRITE:
+        # The values of a list are not matched up across writes: the whole attribute takes one.
+        errors.append(f'{here}: a sub-attribute of a multi-valued attribute must be "readWrite".')
+    canonical = attr.get("canonicalValues", [])
+    if not isinstance(canonical, list | tuple) or not all(isinstance(v, str) for v in canonical):
+        errors.append(f'{here}["canonicalValues"] must be a list of strings.')
+    elif canonical and attr.get("type", "string") not in ("string", "reference"):
+        errors.append(f'{here}["canonicalValues"] is for string or reference attributes only.')
     return errors
 
 

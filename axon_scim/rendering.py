@@ -38,6 +38,12 @@ from .protocol.schemas import ResourceType
 USER_COLUMNS: dict[str, str] = loop_columns(c.USER_SCHEMA)
 NAME_COLUMNS: dict[str, str] = loop_columns(c.USER_SCHEMA, "name")
 ENTERPRISE_COLUMNS: dict[str, str] = loop_columns(c.ENTERPRISE_USER_SCHEMA)
+# Model field -> SCIM attribute, for errors that name what the client sent.
+USER_LABELS: dict[str, str] = {
+    **{column: name for name, column in USER_COLUMNS.items()},
+    **{column: f"name.{name}" for name, column in NAME_COLUMNS.items()},
+    **{column: f"{c.ENTERPRISE_USER_SCHEMA}:{name}" for name, column in ENTERPRISE_COLUMNS.items()},
+}
 # The multi-valued User attributes kept as value rows (``groups`` are memberships).
 MULTI_VALUED: tuple[str, ...] = value_row_attributes()
 # Loop columns that keep an absent value as NULL rather than "" (``externalId``).

@@ -61,7 +61,8 @@ def normalize_document(
     core schema's required attributes (``userName``, ``displayName``).
     ``for_patch_value=True`` keeps explicit nulls as ``None`` and drops
     ``schemas`` (a PATCH value is not a resource). ``ignored``, when given,
-    collects the top-level names that were dropped as unknown.
+    collects the names that were dropped as unknown: top-level keys, and the
+    keys of a schema's nested object as ``<URN>:<key>``.
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The request body must be a JSON object.")
@@ -73,7 +74,7 @@ def normalize_document(
             continue
         nested = resource.schema_for(key)
         if nested is not None:
-            _place_nested(out, resource, nested, value, keep_null=for_patch_value)
+            _place_nested(out, resource, nested, value, for_patch_value, ignored)
             continue
         target = resolve_key(key, resource)
         if target is not None:
@@ -306,7 +307,12 @@ def _place(
 
 
 def _place_nested(
-    out: dict[str, Any], resource: ResourceType, schema: Schema, value: Any, *, keep_null: bool
+    out: dict[str, Any],
+    resource: ResourceType,
+    schema: Schema,
+    value: Any,
+    keep_null: bool,
+    ignored: list[str] | None,
 ) -> None:
     """Place ``{"urn:...": {...}}``: the attributes of one schema sent as a nested object."""
     if value is None:
@@ -319,10 +325,10 @@ def _place_nested(
         if attr is None and schema is resource.schema:
             found = resource.resolve(None, name)
             attr = found[1] if found else None
-        if attr is None:
-            continue
-        sub = attr.sub_attribute(sub_name) if sub_name else None
-        if sub_name and sub is None:
+        sub = attr.sub_attribute(sub_name) if attr is not None and sub_name else None
+        if attr is None or (sub_name and sub is None):
+            if ignored is not None and sub_value is not None:
+                ignored.append(f"{schema.id}:{key}")
             continue
         _place(out, resource, (schema, attr, sub), sub_value, keep_null=keep_null)
 

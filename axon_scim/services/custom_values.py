@@ -7,14 +7,26 @@ own and need no lock of their own).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.cache import caches
+
+from ..audit import Actor, record_event
+from ..conf import scim_settings
 from ..extension_models import ScimExtensionValue
 from ..extension_values import render_extensions, row_state
 from ..extensions import custom_schemas
 from ..models import Organization, ScimGroup, ScimUser
 from ..protocol.schemas import ResourceType
+
+logger = logging.getLogger(__name__)
+
+# Seconds between two ``<kind>.ignored_attributes`` events of one organization for the same
+# names: identity providers resend what they see missing on every sync cycle.
+IGNORED_NOTE_SECONDS = 86400
 
 
 def store_extension_rows(
@@ -49,6 +61,15 @@ def snapshot_extensions(
     return snapshot
 
 
+def with_write_only(
+    doc: dict[str, Any], rows: Sequence[ScimExtensionValue], resource: ResourceType
+) -> dict[str, Any]:
+    """``doc`` (a rendered resource) with its never-returned custom values: what a PATCH edits."""
+    if custom_schemas(resource):
+        render_extensions(doc, rows, resource, everything=True)
+    return doc
+
+
 def with_ignored(snapshot: dict[str, Any], ignored: Sequence[str]) -> dict[str, Any]:
     """``snapshot`` noting the attributes a client sent that nobody declared (kept out)."""
     if ignored:
@@ -56,4 +77,38 @@ def with_ignored(snapshot: dict[str, Any], ignored: Sequence[str]) -> dict[str, 
     return snapshot
 
 
-__all__ = ["extension_payload", "snapshot_extensions", "store_extension_rows", "with_ignored"]
+def note_ignored(
+    organization: Organization, actor: Actor, kind: str, pk: object, ignored: Sequence[str]
+) -> None:
+    """Audit the undeclared attributes of a write that changed nothing else.
+
+    The resource is untouched (no version, no ``<kind>.updated``), but an admin
+    should still see what the identity provider sends: a
+    ``<kind>.ignored_attributes`` event names them, once a day per organization
+    and set of names, since identity providers resend them on every cycle.
+    """
+    names = sorted(set(ignored))
+    if not names:
+        return
+    digest = hashlib.sha256("\n".join([kind, *names]).encode()).hexdigest()[:32]
+    key = f"axon_scim:ignored:{organization.pk}:{digest}"
+    try:
+        first = caches[scim_settings.RATE_LIMIT_CACHE].add(key, 1, IGNORED_NOTE_SECONDS)
+    except Exception:  # any cache backend's own "unavailable" error: the write still succeeds
+        logger.warning("Cache unavailable; ignored attributes not audited", exc_info=True)
+        return
+    if first:
+        after = {"ignoredAttributes": names}
+        record_event(
+            organization, actor, f"{kind.lower()}.ignored_attributes", kind, pk, after=after
+        )
+
+
+__all__ = [
+    "extension_payload",
+    "note_ignored",
+    "snapshot_extensions",
+    "store_extension_rows",
+    "with_ignored",
+    "with_write_only",
+]

@@ -23,15 +23,12 @@ from ..extension_models import ScimExtensionValue
 from ..extension_values import extension_rows, row_state
 from ..extensions import resource_type
 from ..models import Organization, ScimGroup, ScimUser, ScimUserValue
-from ..protocol.constants import ENTERPRISE_USER_SCHEMA
 from ..protocol.errors import InvalidValueError, NotFoundError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import PatchOperation, apply_patch
 from ..protocol.schemas import USER_RESOURCE, ResourceType
 from ..rendering import (
-    ENTERPRISE_COLUMNS,
-    NAME_COLUMNS,
-    USER_COLUMNS,
+    USER_LABELS,
     UserChanges,
     UserContext,
     UserRenderer,
@@ -54,21 +51,15 @@ from ._common import (
 )
 from .custom_values import (
     extension_payload,
+    note_ignored,
     snapshot_extensions,
     store_extension_rows,
     with_ignored,
+    with_write_only,
 )
 from .groups import touch_group
 
 __all__ = ["create_user", "delete_user", "patch_user", "replace_user"]
-
-
-# Model field -> SCIM attribute, for errors that name what the client sent.
-USER_LABELS: dict[str, str] = {
-    **{column: name for name, column in USER_COLUMNS.items()},
-    **{column: f"name.{name}" for name, column in NAME_COLUMNS.items()},
-    **{column: f"{ENTERPRISE_USER_SCHEMA}:{name}" for name, column in ENTERPRISE_COLUMNS.items()},
-}
 
 
 def _user_snapshot(
@@ -275,16 +266,17 @@ def patch_user(
     operations: list[PatchOperation],
     *,
     if_match: str | None = None,
+    ignored: Sequence[str] = (),
 ) -> ScimUser:
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
-        current = UserRenderer("").render(user, context)
+        resource, rows = context.resource or USER_RESOURCE, context.extensions.get(user.pk, [])
+        current = with_write_only(UserRenderer("").render(user, context), rows, resource)
         limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
-        resource = context.resource or USER_RESOURCE
         return apply_patch(current, operations, resource, max_values=limit)
 
-    return _update_user(organization, actor, user_id, if_match, patched, patched=True)
+    return _update_user(organization, actor, user_id, if_match, patched, True, ignored)
 
 
 def _update_user(
@@ -293,7 +285,6 @@ def _update_user(
     user_id: object,
     if_match: str | None,
     new_document: Callable[[ScimUser, UserContext], dict[str, Any]],
-    *,
     patched: bool = False,
     ignored: Sequence[str] = (),
 ) -> ScimUser:
@@ -303,7 +294,7 @@ def _update_user(
     user FOR UPDATE if its userName changes, the account, then the roles if
     it is deactivated or reactivated, and for a reactivation the groups its
     roles come from FOR KEY SHARE). A document that changes nothing writes
-    nothing: no new version, no audit event.
+    nothing: no new version, no change event (``note_ignored`` at most).
     """
     attempted = ""
     try:
@@ -317,7 +308,8 @@ def _update_user(
             before = _user_snapshot(user, previous, old_custom, resource)
             state = _stored_state(user, previous), row_state(old_custom)
             doc = new_document(user, context)
-            changes, custom = user_changes(doc, patched=patched), extension_rows(doc, resource)
+            changes = user_changes(doc, patched=patched)
+            custom = extension_rows(doc, resource, old_custom, replacing=not patched)
             attempted = changes.columns["user_name"]
             was_active, key = user.active, user.user_name_lower
             _assign(organization, user, changes)
@@ -334,6 +326,8 @@ def _update_user(
                 record_event(
                     organization, actor, "user.updated", "User", user.pk, before=before, after=after
                 )
+            else:
+                note_ignored(organization, actor, "User", user.pk, ignored)
             _sync_account(user, changes, extension_payload(doc, resource))
             _remember(user, changes.values, context.groups.get(user.pk, []), custom, resource)
             if user.active is False and was_enabled:

@@ -33,13 +33,15 @@ def user_document(
     return normalize_document(body, resource, require=True, ignored=ignored)
 
 
-def group_document(body: Any, resource: ResourceType = GROUP_RESOURCE) -> dict[str, Any]:
+def group_document(
+    body: Any, resource: ResourceType = GROUP_RESOURCE, ignored: list[str] | None = None
+) -> dict[str, Any]:
     """A Group's POST or PUT body; 400 ``tooMany`` past ``MAX_MEMBERS_PER_WRITE`` members.
 
     Each member a write names is looked up, linked and possibly given its
     role; more than that many would outlast any sensible request time.
     """
-    doc = normalize_document(body, resource, require=True)
+    doc = normalize_document(body, resource, require=True, ignored=ignored)
     count, limit = len(doc.get("members") or ()), scim_settings.MAX_MEMBERS_PER_WRITE
     if count > limit:
         raise errors.TooManyError(
@@ -49,18 +51,26 @@ def group_document(body: Any, resource: ResourceType = GROUP_RESOURCE) -> dict[s
     return doc
 
 
-def resource_document(resource: ResourceType, body: Any) -> dict[str, Any]:
+def resource_document(
+    resource: ResourceType, body: Any, ignored: list[str] | None = None
+) -> dict[str, Any]:
     """The POST or PUT body of a ``resource`` (User or Group), as its own endpoint reads it."""
     if resource.name == GROUP_RESOURCE.name:
-        return group_document(body, resource)
-    return user_document(body, resource)
+        return group_document(body, resource, ignored)
+    return user_document(body, resource, ignored)
 
 
-def patch_operations(body: Any, resource: ResourceType) -> list[PatchOperation]:
-    """A PatchOp body's operations; 400 ``tooMany`` past the PATCH limits of the settings."""
+def patch_operations(
+    body: Any, resource: ResourceType, ignored: list[str] | None = None
+) -> list[PatchOperation]:
+    """A PatchOp body's operations; 400 ``tooMany`` past the PATCH limits of the settings.
+
+    The names of undeclared attributes it targets are appended to ``ignored``.
+    """
     return parse_patch_request(
         body,
         resource,
         max_operations=scim_settings.MAX_PATCH_OPERATIONS,
         max_cost=scim_settings.MAX_PATCH_COST,
+        ignored=ignored,
     )

@@ -46,6 +46,7 @@ from ..protocol.bulk import (
 )
 from ..protocol.errors import BulkReferenceError, ScimError
 from ..protocol.etag import make_etag
+from ..protocol.schemas import USER_RESOURCE
 from .base import ScimView
 from .bodies import patch_operations, resource_document
 from .errors import scim_error_for
@@ -194,15 +195,21 @@ class BulkRun:
         org, actor, version = self.organization, self.actor, operation.version
         # With the organization's extensions, as the resource's own endpoint reads it.
         resource = resource_type(operation.resource, org)
+        # Undeclared attributes, for the audit event (the User services take them so far).
+        ignored: list[str] = []
+        noted = {"ignored": ignored} if resource.name == USER_RESOURCE.name else {}
         if operation.method == "POST":
-            return 201, _verb("create", operation)(org, actor, resource_document(resource, data))
+            doc = resource_document(resource, data, ignored)
+            return 201, _verb("create", operation)(org, actor, doc, **noted)
         if operation.method == "PUT":
-            doc = resource_document(resource, data)
-            return 200, _verb("replace", operation)(org, actor, resource_id, doc, if_match=version)
+            doc = resource_document(resource, data, ignored)
+            return 200, _verb("replace", operation)(
+                org, actor, resource_id, doc, if_match=version, **noted
+            )
         if operation.method == "PATCH":
-            changes = patch_operations(data, resource)
+            changes = patch_operations(data, resource, ignored)
             return 200, _verb("patch", operation)(
-                org, actor, resource_id, changes, if_match=version
+                org, actor, resource_id, changes, if_match=version, **noted
             )
         _verb("delete", operation)(org, actor, resource_id, if_match=version)
         return 204, None

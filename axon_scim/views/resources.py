@@ -333,9 +333,10 @@ class UserDetailView(UserResourceView):
         return self.object_response(user)
 
     def patch(self, request: Request, pk: str) -> Response:
-        operations = patch_operations(self.body(), self.resource)
+        ignored: list[str] = []
+        operations = patch_operations(self.body(), self.resource, ignored)
         user = services.patch_user(
-            self.organization, self.actor(), pk, operations, if_match=self.if_match
+            self.organization, self.actor(), pk, operations, if_match=self.if_match, ignored=ignored
         )
         return self.object_response(user)
 

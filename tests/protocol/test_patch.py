@@ -238,6 +238,38 @@ def test_extension_urn_as_path() -> None:
     assert ENTERPRISE not in cleared
 
 
+def test_undeclared_urn_attributes_are_dropped_and_named() -> None:
+    """Entra sends custom attributes by URN path, maybe before the portal declares them."""
+    ignored: list[str] = []
+    custom = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    operations = parse_patch_request(
+        body(
+            {"op": "remove", "path": "urn:okta:custom:1.0:costCode"},
+            {"op": "Add", "path": f"{custom}:region", "value": "EU"},
+            {"op": "replace", "path": custom, "value": {"region": "EU"}},
+            {"op": "replace", "path": f'{custom}:desks[site eq "a"].floor', "value": 1},
+            {"op": "replace", "value": {f"{custom}:tier": "gold", "title": "Boss"}},
+            {"op": "replace", "path": ENTERPRISE, "value": {"department": "Ops", "x": 1}},
+        ),
+        USER_RESOURCE,
+        max_operations=10,
+        ignored=ignored,
+    )
+    assert [(o.op, o.path) for o in operations] == [
+        ("replace", path("title")),
+        ("replace", path("department", urn=ENTERPRISE)),
+    ]
+    assert ignored == [
+        "urn:okta:custom:1.0:costCode",
+        f"{custom}:region",
+        # The bare URN of an unknown schema reads as its last segment's attribute.
+        custom,
+        f"{custom}:desks",
+        f"{custom}:tier",
+        f"{ENTERPRISE}:x",
+    ]
+
+
 # --- null handling ---------------------------------------------------------------------------
 
 
@@ -828,7 +860,13 @@ BAD_REQUESTS: list[tuple[Any, type[ScimError], str]] = [
         c.SCIM_TYPE_INVALID_PATH,
     ),
     (
-        body({"op": "remove", "path": "urn:okta:custom:1.0:costCode"}),
+        # The RFC's schemas are fixed: an unknown name in them is a client error.
+        body({"op": "remove", "path": f"{ENTERPRISE}:costCode2"}),
+        InvalidPathError,
+        c.SCIM_TYPE_INVALID_PATH,
+    ),
+    (
+        body({"op": "replace", "path": f"{c.USER_SCHEMA}:shoeSize", "value": 9}),
         InvalidPathError,
         c.SCIM_TYPE_INVALID_PATH,
     ),

@@ -31,7 +31,7 @@ from ..filter import And, AttrPath, Compare, Filter, Not, Or, PatchPath, Present
 from ..schemas import COMPLEX, READ_ONLY, Attribute, ResourceType, Schema
 from .budget import PatchMeter
 
-__all__ = ["PatchOperation", "PatchTarget", "parse_patch_request", "resolve_target"]
+__all__ = ["PatchOperation", "PatchTarget", "parse_patch_request", "resolve_target", "undeclared"]
 
 
 @dataclass(frozen=True)
@@ -77,17 +77,26 @@ class PatchTarget:
 
 
 _MISSING = object()
+_RFC_SCHEMAS = frozenset(
+    urn.lower() for urn in (c.USER_SCHEMA, c.ENTERPRISE_USER_SCHEMA, c.GROUP_SCHEMA)
+)
 
 
 def parse_patch_request(
-    body: Any, resource: ResourceType, *, max_operations: int, max_cost: int | None = None
+    body: Any,
+    resource: ResourceType,
+    *,
+    max_operations: int,
+    max_cost: int | None = None,
+    ignored: list[str] | None = None,
 ) -> list[PatchOperation]:
     """Validate a PatchOp body and return its operations, canonical and normalized.
 
     RFC 7644 section 3.5.2. Path-less ``add``/``replace`` operations come back
     expanded into one operation per attribute, each with a path. More than
     ``max_operations`` operations, or a cost (``budget``) over ``max_cost``,
-    is 400 ``tooMany``.
+    is 400 ``tooMany``. Operations on attributes nobody declared (``undeclared``)
+    are dropped, and their names appended to ``ignored`` when it is given.
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The request body must be a JSON object.")
@@ -108,7 +117,7 @@ def parse_patch_request(
     meter = PatchMeter(max_cost)
     for index, raw in enumerate(raw_operations):
         try:
-            parsed = _parse_operation(raw, resource)
+            parsed = _parse_operation(raw, resource, ignored)
         except ScimError as error:
             raise _at(index, error) from error
         meter.charge(index, parsed)
@@ -116,7 +125,9 @@ def parse_patch_request(
     return operations
 
 
-def _parse_operation(raw: Any, resource: ResourceType) -> list[PatchOperation]:
+def _parse_operation(
+    raw: Any, resource: ResourceType, ignored: list[str] | None
+) -> list[PatchOperation]:
     if not isinstance(raw, dict):
         raise InvalidSyntaxError("Each operation must be a JSON object.")
     op = _get(raw, "op")
@@ -139,7 +150,7 @@ def _parse_operation(raw: Any, resource: ResourceType) -> list[PatchOperation]:
             raise NoTargetError("A remove operation needs a path.")
         if value is _MISSING:
             raise InvalidValueError(f"An {op} operation needs a value.")
-        return _expand_pathless(op, value, resource)
+        return _expand_pathless(op, value, resource, ignored)
 
     schema = resource.schema_for(path_text.strip())
     if schema is not None:
@@ -152,9 +163,11 @@ def _parse_operation(raw: Any, resource: ResourceType) -> list[PatchOperation]:
             ]
         if value is _MISSING:
             raise InvalidValueError(f"An {op} operation needs a value.")
-        return _expand_pathless(op, {schema.id: value}, resource)
+        return _expand_pathless(op, {schema.id: value}, resource, ignored)
 
     path = parse_path(path_text)
+    if _ignore(path, resource, ignored):
+        return []
     target = resolve_target(path, resource)
     canonical = _canonical_path(target, resource)
     if op == c.PATCH_REMOVE:
@@ -203,7 +216,9 @@ def _normalize_for_target(target: PatchTarget, value: Any) -> Any:
     return normalize_value(attr, value, where=target.label)
 
 
-def _expand_pathless(op: str, value: Any, resource: ResourceType) -> list[PatchOperation]:
+def _expand_pathless(
+    op: str, value: Any, resource: ResourceType, ignored: list[str] | None
+) -> list[PatchOperation]:
     """Turn a path-less add/replace into one operation per attribute (RFC 7644 3.5.2.1, 3.5.2.3)."""
     if not isinstance(value, dict):
         raise InvalidValueError(f"An {op} operation without a path needs an object value.")
@@ -213,13 +228,15 @@ def _expand_pathless(op: str, value: Any, resource: ResourceType) -> list[PatchO
         if "[" in key:
             # A key that is itself a value-filter path, e.g. 'emails[type eq "work"].value'.
             path = parse_path(key)
+            if _ignore(path, resource, ignored):
+                continue
             target = resolve_target(path, resource)
             operations.extend(
                 _valued_operation(op, _canonical_path(target, resource), target, item)
             )
         else:
             plain[key] = item
-    document = normalize_document(plain, resource, for_patch_value=True)
+    document = normalize_document(plain, resource, for_patch_value=True, ignored=ignored)
     for key, item in document.items():
         schema = resource.schema_for(key)
         if schema is not None and schema is not resource.schema:
@@ -256,6 +273,34 @@ def _expand_attribute(
                 operations.append(PatchOperation(op, sub_path, sub_value))
         return operations
     return [PatchOperation(op, path, value)]
+
+
+def undeclared(path: PatchPath, resource: ResourceType) -> str | None:
+    """The name of the undeclared attribute ``path`` targets, or None when it is declared.
+
+    Only a URN-qualified path outside RFC 7643's schemas can name one: that is
+    how identity providers send custom attributes (Entra ID's
+    ``urn:...:CustomExtensionName:2.0:User:attr``), often before the portal
+    declares them, and they are ignored there as in a POST or PUT. An unknown
+    name in the core or enterprise schemas stays 400 ``invalidPath``: those
+    schemas are fixed, so it is a client error.
+    """
+    urn = path.attr.urn
+    if urn is None:
+        return None
+    schema = resource.schema_for(urn)
+    if schema is None:
+        return f"{urn}:{path.attr.name}"
+    if schema.id.lower() in _RFC_SCHEMAS or schema.attribute(path.attr.name) is not None:
+        return None
+    return f"{schema.id}:{path.attr.name}"
+
+
+def _ignore(path: PatchPath, resource: ResourceType, ignored: list[str] | None) -> bool:
+    name = undeclared(path, resource)
+    if name is not None and ignored is not None:
+        ignored.append(name)
+    return name is not None
 
 
 def resolve_target(path: PatchPath, resource: ResourceType) -> PatchTarget:
