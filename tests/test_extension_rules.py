@@ -239,6 +239,29 @@ def test_read_only_input_is_ignored_and_write_only_never_returned(
     assert removed.status_code == 200 and "pin" not in stored(user_id)
 
 
+@pytest.mark.django_db
+def test_the_adapter_receives_what_is_stored(
+    rules: None, scim: ScimClient, monkeypatch: Any
+) -> None:
+    from axon_scim.adapter import AccountAdapter
+
+    seen: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        AccountAdapter, "apply_extension_values", lambda self, a, u, values: seen.append(values)
+    )
+    user_id = rules_user(scim, score=5, pin="1234", badge="B", hired="2024-01-01T01:00:00+01:00")
+    stored_values = {
+        "required": "yes",
+        "pin": "1234",
+        "badge": "B",
+        "hired": "2024-01-01T00:00:00Z",
+    }
+    assert seen[-1][RULES] == stored_values  # no readOnly "score": the client cannot set it
+    put = {"userName": "r@example.com", RULES: {"required": "yes", "score": 6}}
+    assert scim.put(f"Users/{user_id}", put).status_code == 200
+    assert seen[-1][RULES] == stored_values  # what the PUT left out and the server kept
+
+
 def test_the_check_validates_mutability_and_canonical_values(settings: Any) -> None:
     bad_attributes = [
         {"name": "a", "mutability": "sometimes"},

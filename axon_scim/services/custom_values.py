@@ -47,8 +47,20 @@ def store_extension_rows(
     ScimExtensionValue.objects.bulk_create(rows)
 
 
-def extension_payload(doc: dict[str, Any], resource: ResourceType) -> dict[str, dict[str, Any]]:
-    """The custom attributes of a normalized document, by schema URN, as the adapter gets them."""
+def extension_payload(
+    doc: dict[str, Any],
+    resource: ResourceType,
+    rows: Sequence[ScimExtensionValue] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The custom attributes of a write, by schema URN, as the adapter gets them.
+
+    Taken from ``rows`` when given: what is stored, with mutability applied
+    (no readOnly input, the writeOnly and immutable values a PUT left out
+    kept); else from the normalized document.
+    """
+    if rows is not None:
+        doc = {}
+        render_extensions(doc, rows, resource, everything=True)
     return {schema.id: dict(doc.get(schema.id) or {}) for schema in custom_schemas(resource)}
 
 

@@ -221,7 +221,7 @@ def create_user(
             _assign(organization, user, changes)
             _store(user, changes)
             store_extension_rows(organization, user, custom, None)
-            _sync_account(user, changes, extension_payload(doc, resource))
+            _sync_account(user, changes, extension_payload(doc, resource, custom))
             _remember(user, changes.values, [], custom, resource)
             after = _user_snapshot(user, changes.values, custom, resource)
             record_event(
@@ -328,7 +328,7 @@ def _update_user(
                 )
             else:
                 note_ignored(organization, actor, "User", user.pk, ignored)
-            _sync_account(user, changes, extension_payload(doc, resource))
+            _sync_account(user, changes, extension_payload(doc, resource, custom))
             _remember(user, changes.values, context.groups.get(user.pk, []), custom, resource)
             if user.active is False and was_enabled:
                 _deactivate(organization, actor, user)
