@@ -153,8 +153,7 @@ def _moment(value: Any, where: str) -> datetime:
 
 @dataclass(frozen=True)
 class _Unit:
-    """The row keys one mutability applies to: an attribute's (with its sub-attributes'), or a
-    sub-attribute's."""
+    """The row keys one mutability covers: an attribute's (all its sub-attributes') or one sub's."""
 
     keys: frozenset[str]
     mutability: str
