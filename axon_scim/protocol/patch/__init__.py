@@ -39,6 +39,12 @@ Decisions where the RFC is silent:
   operation that would leave their value unchanged is ignored (Okta repeats
   the group's ``id`` in its rename PATCH); one that would change it is 400
   ``mutability``. ``meta`` is always ignored.
+- Undeclared attributes: an operation whose path is URN-qualified and names
+  an attribute nobody declared (an unknown extension URN, or a name a custom
+  extension lacks) is dropped and named to the caller (``ignored``), as POST
+  and PUT drop them; an unknown name in RFC 7643's own schemas is 400
+  ``invalidPath``. A schema URN as the path is that schema's attributes:
+  ``add``/``replace`` set those given, ``remove`` removes them all.
 """
 
 from .apply import apply_patch
