@@ -186,12 +186,12 @@ def target(walk: dict[str, Any]) -> dict[str, Any]:
     ratio = probes["cursor_deep"] / probes["cursor_second"]
     cursor, index = walk["cursor"]["seconds"], walk["index"]["seconds"]
     gaps = [f"{ratio - TARGET_RATIO:.2f}x over"] if ratio > TARGET_RATIO else []
-    gaps += [f"the walk takes {cursor:.1f} s against {index:.1f} s"] if cursor >= index else []
+    gaps += [f"the walk takes {cursor:.2f} s against {index:.2f} s"] if cursor >= index else []
     return {
         "id": "S11",
         "met": not gaps,
         "measured": f"{ratio:.2f}x (page {walk['deep_page']}: {probes['cursor_deep']:g} ms,"
         f" page 2: {probes['cursor_second']:g} ms, page 1 with its count:"
-        f" {probes['cursor_first']:g} ms); walk {cursor:.1f} s, startIndex walk {index:.1f} s",
+        f" {probes['cursor_first']:g} ms); walk {cursor:.2f} s, startIndex walk {index:.2f} s",
         "gap": "; ".join(gaps),
     }
