@@ -45,7 +45,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Extra:
-    keys: tuple[str, ...]  # what ``--only`` selects it by
+    keys: tuple[str, ...]  # what ``--only`` selects it by (upper case: S8B, S10I)
     doc_key: str  # where its result goes in the JSON document
     run: Callable[[Context], Result | None]
     markdown: Callable[[Result], list[str]]
