@@ -279,9 +279,14 @@ def markdown(result: dict[str, Any]) -> list[str]:
             f" {found['active_mean']} | {found['lock_waiting_mean']} |"
             f" {found['contended_share']:.0%} | {found['lock_wait_ms']} | {found['statuses']} |"
         )
+    return [*lines, *_findings(result), ""]
+
+
+def _findings(result: dict[str, Any]) -> list[str]:
+    """The ratio round by round, the chain head's saturation, the waiting statements."""
     one, spread = result["rounds_rps"]["one"], result["rounds_rps"]["spread"]
     pairs = sorted(a / b for a, b in zip(one, spread, strict=True) if b)
-    lines += [
+    lines = [
         "",
         f"One organization ÷ spread: **{result['ratio']}** (target {TARGET_RATIO:g}); per"
         f" round, req/s one organization {one}, spread {spread}; the median of the"
@@ -308,7 +313,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
     # the target, or saturated while the cores hide it.
     if (result["ratio"] or 0) < TARGET_RATIO or busy >= 0.9:
         lines += ["", *BOUND]
-    return [*lines, ""]
+    return lines
 
 
 # Why one organization is slower, and the chain designs that would lift it (issue 12 asks
