@@ -92,49 +92,53 @@ def _user_docs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "type": "direct",
                 }
             )
-    docs = []
-    for row in rows:
-        uid = str(row["id"])
-        doc: dict[str, Any] = {
-            "schemas": [USER_SCHEMA, ENTERPRISE],
-            "id": uid,
-            "userName": row["user_name"],
-            "externalId": row["external_id"],
-            "displayName": row["display_name"],
-            "title": row["title"],
-            "name": {
-                "formatted": row["name_formatted"],
-                "familyName": row["name_family"],
-                "givenName": row["name_given"],
-            },
-            "active": row["active"],
-            "emails": emails.get(row["id"], []),
+    return [_user_doc(row, emails.get(row["id"], []), groups.get(row["id"])) for row in rows]
+
+
+def _user_doc(
+    row: dict[str, Any], emails: list[dict[str, Any]], groups: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    """One full User document from its row, emails and groups."""
+    uid = str(row["id"])
+    doc: dict[str, Any] = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "id": uid,
+        "userName": row["user_name"],
+        "externalId": row["external_id"],
+        "displayName": row["display_name"],
+        "title": row["title"],
+        "name": {
+            "formatted": row["name_formatted"],
+            "familyName": row["name_family"],
+            "givenName": row["name_given"],
+        },
+        "active": row["active"],
+        "emails": emails,
+    }
+    if groups:
+        doc["groups"] = groups
+    enterprise = {
+        "employeeNumber": row["employee_number"],
+        "costCenter": row["cost_center"],
+        "organization": row["enterprise_organization"],
+        "division": row["division"],
+        "department": row["department"],
+    }
+    if row["manager_id"]:
+        enterprise["manager"] = {
+            "value": str(row["manager_id"]),
+            "$ref": f"{BASE}/Users/{row['manager_id']}",
+            "displayName": row["manager__display_name"],
         }
-        if row["id"] in groups:
-            doc["groups"] = groups[row["id"]]
-        enterprise = {
-            "employeeNumber": row["employee_number"],
-            "costCenter": row["cost_center"],
-            "organization": row["enterprise_organization"],
-            "division": row["division"],
-            "department": row["department"],
-        }
-        if row["manager_id"]:
-            enterprise["manager"] = {
-                "value": str(row["manager_id"]),
-                "$ref": f"{BASE}/Users/{row['manager_id']}",
-                "displayName": row["manager__display_name"],
-            }
-        doc[ENTERPRISE] = enterprise
-        doc["meta"] = {
-            "resourceType": "User",
-            "created": _ts(row["created"]),
-            "lastModified": _ts(row["last_modified"]),
-            "location": f"{BASE}/Users/{uid}",
-            "version": f'W/"{row["version"]}"',
-        }
-        docs.append(doc)
-    return docs
+    doc[ENTERPRISE] = enterprise
+    doc["meta"] = {
+        "resourceType": "User",
+        "created": _ts(row["created"]),
+        "lastModified": _ts(row["last_modified"]),
+        "location": f"{BASE}/Users/{uid}",
+        "version": f'W/"{row["version"]}"',
+    }
+    return doc
 
 
 def _list(docs: list[dict[str, Any]], total: int, start: int) -> HttpResponse:

@@ -15,12 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import cursor_walk
-from bench.bulk import markdown as bulk_markdown
-from bench.bulk import target as bulk_target
+from bench import targets as goals
 from bench.config import Sizes
-from bench.limits import markdown as heaviest_markdown
-from bench.limits import target as heaviest_target
 
 IMPLEMENTATIONS = ("ours", "django_scim2", "floor")
 CORE_KEYS = ("rps", "p50_ms", "p99_ms", "queries", "rss_mb")
@@ -34,69 +30,7 @@ DETAIL_KEYS = (
     "rss_growth_mb",
     "mean_ms",
 )
-FULL_USERS = 100_000
-
-# What would close each target when it is missed: from profiling the views
-# (cProfile, EXPLAIN ANALYZE) and the per-request query logs, at commit b0ad0ba.
-# Re-check when the views change.
-REMEDIES: dict[str, str] = {
-    "S1: at least 60%": "The queries are indexed and cost under 0.3 ms; the gap is Python: "
-    "DRF's request wrapping, the token lookup and project() walking the schema for "
-    "every attribute of the document. A projection plan compiled once per (resource, "
-    "attributes, excludedAttributes), and skipped for the default projection, closes "
-    "most of it.",
-    "S2: at least 60%": "As S1: the Exists() lookup uses axon_scim_value_lookup and "
-    "costs 0.2 ms; the difference is the per-request Python work.",
-    "S3: at least 30x": "The OFFSET now walks ids only and joins the page's 100 rows "
-    "afterwards. What is left is rendering and projecting 100 documents (about a third "
-    "of the time): a compiled projection plan. django-scim2 counts by loading every "
-    "user, so this ratio grows with the organization: judge it at FULL=1.",
-    "S6: at most 8": "11 statements: token, group lock, the users' lock (which also "
-    "proves the ids are users), the member ids before, the membership insert or delete, "
-    "the member ids after, the users' version bump, the group update, the audit chain's "
-    "lock and its events with the head's move (one WITH ... INSERT), and one read of "
-    "the members for the response. Measuring the change with INSERT/DELETE ... "
-    "RETURNING instead of the two reads, and locking and bumping the users in one "
-    "UPDATE ... RETURNING, would make it 8.",
-    "S6: at least 5x": "Each PATCH also bumps the version of every user who joins or "
-    "leaves (their groups changed) and appends to the audit chain; django-scim2 does "
-    "neither. The chain head's row lock serializes writers of one organization for "
-    "the length of its last three statements.",
-    "S8: under 1.5 s": "PostgreSQL writes the members array (string_agg of to_json "
-    "text), spliced into the document: no Python per member. The floor builds its "
-    "array with json_agg alike.",
-    "S8: worker RSS": "The members array is one string in the worker (about 18 bytes "
-    "per member beyond the JSON itself); a server-side cursor feeding a "
-    "StreamingHttpResponse would keep memory flat for a million members.",
-    "S4: at least as fast": "7 statements against django-scim2's 4, because a POST also "
-    "creates the portal account (insert, then link) and appends to the audit chain "
-    "(lock, then the events and the head's move in one statement). Creating the "
-    "account before the user would save 1.",
-    "S5: at least as fast": "8 statements: token, user lock (with its account), its "
-    "values and groups (read once, rendered from memory afterwards), the update, "
-    "two for the audit chain; value rows and the account are written only when they "
-    "change. The rest is Python: normalizing and applying the PATCH and rendering the "
-    "before/after snapshots for the audit event.",
-    "L1..L12": "What grows with the organization rather than the request is a member "
-    "change on a mapped group that the state makes large (L6, every member leaving): "
-    "per account, one role assignment, two permission rows, a version bump and one "
-    "sealed audit event (written by COPY), in chunks of 1,000 ids bound one parameter "
-    "each. Set-based role sync (INSERT ... SELECT, DELETE ... USING) would make it one "
-    "statement per table. Or-ed multi-valued filters (L9, L10) compile to uncorrelated "
-    "IN subqueries of the tenant and no longer grow with it. The statement timeout "
-    "answers 503 where a single statement runs past it.",
-    "S10: a Bulk": "The operations run one after another, each a whole creation: 7 "
-    "statements (the user, its emails, the account and its link, three for the audit "
-    "chain) and a commit, plus the normalization and the audit snapshot in Python. On a "
-    "machine busy with other work both queue. Taking the chain head with one UPDATE ... "
-    "RETURNING and creating the account before the user would save 2 of the 7.",
-    "S9: a full sync": "Each page costs what an S3 page costs at 10x the size, and "
-    "OFFSET grows with the page. A client that pages by cursor (RFC 9865, S11) seeks "
-    "instead of skipping, and is counted once per walk rather than once per page.",
-    "S11: a cursor page": "Read the plan of the deep page (EXPLAIN): it must be an Index "
-    "Scan on axon_scim_user_created with the row comparison (created, id) > (...) in its "
-    "Index Cond; anything else reads the rows before the position.",
-}
+ORDER = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
 
 
 def _core(result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -109,6 +43,31 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
+def _ordered(results: dict[str, Any]) -> list[str]:
+    """S1..S9 in their order, then any other scenario (the extras' rows) by key."""
+    return [k for k in ORDER if k in results] + sorted(k for k in results if k not in ORDER)
+
+
+def _scenario(by_impl: dict[str, Any], title: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One scenario's row of ``scenarios`` (core figures) and of ``details``."""
+    core = {impl: _core(by_impl.get(impl)) for impl in IMPLEMENTATIONS}
+    details: dict[str, Any] = {"title": title}
+    for impl in IMPLEMENTATIONS:
+        result = by_impl.get(impl)
+        if result is None:
+            details[impl] = {"note": "not run"}
+        elif not result.get("supported"):
+            details[impl] = {"note": result.get("note")}
+        else:
+            details[impl] = {k: result.get(k) for k in DETAIL_KEYS}
+    ours = core["ours"] or {}
+    details["ours_vs_django_scim2"] = _ratio(
+        ours.get("rps"), (core["django_scim2"] or {}).get("rps")
+    )
+    details["ours_vs_floor"] = _ratio(ours.get("rps"), (core["floor"] or {}).get("rps"))
+    return core, details
+
+
 def build(
     machine: dict[str, Any],
     size: Sizes,
@@ -117,49 +76,29 @@ def build(
     *,
     seconds: float,
     seeding: dict[str, Any],
-    limits: dict[str, Any] | None = None,
-    walk: dict[str, Any] | None = None,
-    bulk: dict[str, Any] | None = None,
+    extras: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document of one run; ``limits``, ``walk`` and ``bulk`` are what
-    ``bench.limits.run``, ``bench.cursor_walk.run`` and ``bench.bulk.run`` measured."""
-    doc: dict[str, Any] = {
-        "machine": machine,
-        "mode": size.mode,
-        "scenarios": {},
-        "details": {},
-        "targets": [],
-        "run": {},
-    }
-    for key, by_impl in results.items():
-        doc["scenarios"][key] = {impl: _core(by_impl.get(impl)) for impl in IMPLEMENTATIONS}
-        details: dict[str, Any] = {"title": scenarios[key].title}
-        for impl in IMPLEMENTATIONS:
-            result = by_impl.get(impl)
-            if result is None:
-                details[impl] = {"note": "not run"}
-            elif not result.get("supported"):
-                details[impl] = {"note": result.get("note")}
-            else:
-                details[impl] = {k: result.get(k) for k in DETAIL_KEYS}
-        ours = doc["scenarios"][key]["ours"] or {}
-        details["ours_vs_django_scim2"] = _ratio(
-            ours.get("rps"), (doc["scenarios"][key]["django_scim2"] or {}).get("rps")
-        )
-        details["ours_vs_floor"] = _ratio(
-            ours.get("rps"), (doc["scenarios"][key]["floor"] or {}).get("rps")
-        )
-        doc["details"][key] = details
-    doc["targets"] = targets(doc, size)
-    if walk:
-        doc["cursor_walk"] = walk
-        doc["targets"].append(cursor_walk.target(walk))
-    if limits:
-        doc["limits"] = limits
-        doc["targets"].append(heaviest_target(limits))
-    if bulk:
-        doc["bulk"] = bulk
-        doc["targets"].append(bulk_target(bulk))
+    """The results document of one run; ``extras`` maps each ``bench.extras.Extra``'s
+    ``doc_key`` to what its ``run`` measured."""
+    from bench.extras import EXTRAS
+
+    extras = extras or {}
+    rows = {key: dict(by_impl) for key, by_impl in results.items()}
+    titles = {key: scenarios[key].title for key in results}
+    found: list[dict[str, Any]] = []
+    for extra in EXTRAS:
+        result = extras.get(extra.doc_key)
+        if result is None:
+            continue
+        found += extra.targets(result)
+        for key, row in (extra.rows(result) if extra.rows else {}).items():
+            titles[key] = row["title"]
+            rows[key] = {impl: row.get(impl) for impl in IMPLEMENTATIONS}
+    doc: dict[str, Any] = {"machine": machine, "mode": size.mode, "scenarios": {}, "details": {}}
+    for key in _ordered(rows):
+        doc["scenarios"][key], doc["details"][key] = _scenario(rows[key], titles[key])
+    doc.update(extras)
+    doc["targets"] = goals.table(goals.measured(doc, size) + found)
     doc["run"] = {
         "sizes": size.as_dict(),
         "seconds": round(seconds, 1),
@@ -171,94 +110,6 @@ def build(
     return doc
 
 
-def _get(doc: dict[str, Any], key: str, impl: str, field: str) -> Any:
-    return ((doc["scenarios"].get(key) or {}).get(impl) or {}).get(field)
-
-
-def targets(doc: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
-    """Each target of issue 4 with what was measured, met or missed, and by how much."""
-    out: list[dict[str, Any]] = []
-
-    def add(name: str, met: bool | None, measured: str, gap: str = "") -> None:
-        out.append({"target": name, "met": met, "measured": measured, "gap": "" if met else gap})
-
-    limits = {"S1": 4, "S2": 4, "S3": 5, "S6": 8, "S7": 4, "S8": 3, "S9": 5}
-    for key, limit in limits.items():
-        queries = _get(doc, key, "ours", "queries")
-        maximum = (doc["details"].get(key, {}).get("ours") or {}).get("queries_max", queries)
-        if queries is None:
-            add(f"{key}: at most {limit} SQL queries per request", None, "not measured")
-        else:
-            add(
-                f"{key}: at most {limit} SQL queries per request",
-                maximum <= limit,
-                f"{queries:g} on average, {maximum:g} at most",
-                f"{maximum - limit:g} over",
-            )
-    for key in ("S1", "S2"):
-        ratio = doc["details"].get(key, {}).get("ours_vs_floor")
-        add(
-            f"{key}: at least 60% of the floor's throughput",
-            None if ratio is None else ratio >= 0.6,
-            "not measured" if ratio is None else f"{ratio:.0%} of the floor",
-            "" if ratio is None else f"{0.6 - ratio:.0%} short (x{0.6 / ratio:.2f} needed)",
-        )
-    for key, factor in (("S3", 30), ("S6", 5)):
-        ratio = doc["details"].get(key, {}).get("ours_vs_django_scim2")
-        add(
-            f"{key}: at least {factor}x django-scim2's throughput",
-            None if ratio is None else ratio >= factor,
-            "not measured" if ratio is None else f"{ratio:g}x django-scim2",
-            "" if ratio is None else f"x{factor / ratio:.2f} more needed",
-        )
-    # Judged on the median: with 4 clients on 2 workers, half of a request's time is
-    # waiting for a worker; p99 is shown beside it.
-    p50 = _get(doc, "S8", "ours", "p50_ms")
-    p99 = _get(doc, "S8", "ours", "p99_ms")
-    growth = (doc["details"].get("S8", {}).get("ours") or {}).get("rss_growth_mb")
-    scale = (
-        ""
-        if size.users >= FULL_USERS
-        else f" (at {size.users:,} members; the target is for {FULL_USERS:,}: run FULL=1)"
-    )
-    add(
-        "S8: under 1.5 s per request" + scale,
-        None if p50 is None else p50 < 1500,
-        "not measured" if p50 is None else f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms",
-        f"p50 {(p50 or 0) - 1500:,.0f} ms over",
-    )
-    add(
-        "S8: worker RSS grows by less than 150 MB" + scale,
-        None if growth is None else growth < 150,
-        "not measured" if growth is None else f"{growth:g} MB",
-        f"{(growth or 0) - 150:g} MB over",
-    )
-    baseline = _get(doc, "S4", "django_scim2", "rps")
-    for key in ("S4", "S5"):
-        rps = _get(doc, key, "ours", "rps")
-        met = None if rps is None or baseline is None else rps >= baseline
-        add(
-            f"{key}: at least as fast as django-scim2's POST",
-            met,
-            "not measured" if met is None else f"{rps:g} vs {baseline:g} req/s",
-            "" if met is None else f"{1 - rps / baseline:.0%} slower",
-        )
-    sync = doc["details"].get("S9", {}).get("ours") or {}
-    if sync.get("seconds") and sync.get("requests"):
-        pages = -(-size.users // 1000)
-        total = sync["seconds"] * pages / sync["requests"] * FULL_USERS / size.users
-        note = "" if size.users >= FULL_USERS else f" (projected from {size.users:,} users)"
-        add(
-            "S9: a full sync of 100,000 users in under 60 s",
-            total < 60,
-            f"{total:.1f} s{note}",
-            f"{total - 60:.1f} s over",
-        )
-    else:
-        add("S9: a full sync of 100,000 users in under 60 s", None, "not measured")
-    return out
-
-
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -267,11 +118,12 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def markdown(doc: dict[str, Any]) -> str:
-    """The results as a Markdown page: machine, table, ratios, targets, notes."""
-    m = doc["machine"]
-    run = doc["run"]
-    lines = [
+NAMES = {"ours": "axon-scim", "django_scim2": "django-scim2", "floor": "floor"}
+
+
+def _header(doc: dict[str, Any]) -> list[str]:
+    m, run = doc["machine"], doc["run"]
+    return [
         f"# axon-scim benchmark ({doc['mode']} mode)",
         "",
         f"{m['date']}, commit `{m['commit']}`. {m['cores']} cores ({m['cpu']}), "
@@ -290,40 +142,56 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{run['sizes']['group_size']} and one group of all {run['sizes']['users']:,} users "
         f"each. The token is organization A's. Total run time {run['seconds']:.0f} s.",
         "",
-        "| scenario | impl | req/s | p50 ms | p99 ms | queries/req | bytes/resp | peak RSS MB |"
-        " ours ÷ it |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    names = {"ours": "axon-scim", "django_scim2": "django-scim2", "floor": "floor"}
-    notes: list[str] = []
+
+
+def _row(key: str, impl: str, core: dict[str, Any], details: dict[str, Any]) -> str:
+    extra = details.get(impl) or {}
+    label = f"**{key}** {details['title']}" if impl == "ours" else ""
+    ratio = ""
+    if impl != "ours":
+        which = "ours_vs_django_scim2" if impl == "django_scim2" else "ours_vs_floor"
+        ratio = _fmt(details[which], 2)
+    rss = _fmt(core["rss_mb"])
+    if extra.get("rss_growth_mb") is not None and key not in ORDER[:7]:
+        rss += f" ({extra['rss_growth_mb']:+,.1f})"
+    errors = f" ({extra['errors']} errors)" if extra.get("errors") else ""
+    return (
+        f"| {label} | {NAMES[impl]} | {_fmt(core['rps'])}{errors} | "
+        f"{_fmt(core['p50_ms'])} | {_fmt(core['p99_ms'])} | {_fmt(core['queries'])} | "
+        f"{_fmt(extra.get('bytes'))} | {rss} | {ratio} |"
+    )
+
+
+def _table(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The scenario table's rows, and why implementations were left out."""
+    lines, notes = [], []
     for key, by_impl in doc["scenarios"].items():
         details = doc["details"][key]
         for impl in IMPLEMENTATIONS:
-            core, extra = by_impl.get(impl), details.get(impl) or {}
-            label = f"**{key}** {details['title']}" if impl == "ours" else ""
-            if core is None:
-                lines.append(f"| {label} | {names[impl]} | n/a | | | | | | |")
-                if extra.get("note") and extra["note"] != "not run":
-                    notes.append(f"- {key}, {names[impl]}: {extra['note']}")
-                continue
-            ratio = (
-                ""
-                if impl == "ours"
-                else _fmt(
-                    details["ours_vs_django_scim2" if impl == "django_scim2" else "ours_vs_floor"],
-                    2,
-                )
-            )
-            rss = _fmt(core["rss_mb"])
-            if extra.get("rss_growth_mb") is not None and key in ("S8", "S9"):
-                rss += f" ({extra['rss_growth_mb']:+,.1f})"
-            errors = f" ({extra['errors']} errors)" if extra.get("errors") else ""
-            lines.append(
-                f"| {label} | {names[impl]} | {_fmt(core['rps'])}{errors} | "
-                f"{_fmt(core['p50_ms'])} | {_fmt(core['p99_ms'])} | {_fmt(core['queries'])} | "
-                f"{_fmt(extra.get('bytes'))} | {rss} | {ratio} |"
-            )
-    lines += [
+            core, note = by_impl.get(impl), (details.get(impl) or {}).get("note")
+            if core is not None:
+                lines.append(_row(key, impl, core, details))
+            elif key in ORDER or impl == "ours" or note != "not run":
+                # An extra's row shows only the implementations it measured.
+                label = f"**{key}** {details['title']}" if impl == "ours" else ""
+                lines.append(f"| {label} | {NAMES[impl]} | n/a | | | | | | |")
+                if note and note != "not run":
+                    notes.append(f"- {key}, {NAMES[impl]}: {note}")
+    return lines, notes
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The results as a Markdown page: machine, table, ratios, extras, targets, notes."""
+    from bench.extras import EXTRAS
+
+    rows, notes = _table(doc)
+    lines = [
+        *_header(doc),
+        "| scenario | impl | req/s | p50 ms | p99 ms | queries/req | bytes/resp | peak RSS MB |"
+        " ours ÷ it |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
         "",
         "`ours ÷ it` is axon-scim's req/s divided by that implementation's. "
         "Peak RSS is the highest worker's; (+N) is its growth during the scenario. "
@@ -332,25 +200,25 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     if notes:
         lines += ["Implementations left out of a scenario:", "", *notes, ""]
-    if doc.get("cursor_walk"):
-        lines += cursor_walk.markdown(doc["cursor_walk"])
-    if doc.get("limits"):
-        lines += heaviest_markdown(doc["limits"])
-    if doc.get("bulk"):
-        lines += bulk_markdown(doc["bulk"])
-    lines += ["## Targets (issues 4, 7 and 9)", "", "| target | measured | met |", "|---|---|---|"]
-    for target in doc["targets"]:
+    for extra in EXTRAS:
+        if doc.get(extra.doc_key):
+            lines += extra.markdown(doc[extra.doc_key])
+    lines += _targets(doc["targets"])
+    return "\n".join(lines)
+
+
+def _targets(found: list[dict[str, Any]]) -> list[str]:
+    """The targets table, and what would close each missed one."""
+    lines = ["## Targets (issue 12)", "", "| target | measured | met |", "|---|---|---|"]
+    for target in found:
         met = {True: "yes", False: f"**no**: {target['gap']}", None: "-"}[target["met"]]
         lines.append(f"| {target['target']} | {target['measured']} | {met} |")
     lines.append("")
-    missed = [t for t in doc["targets"] if t["met"] is False]
+    missed = [t for t in found if t["met"] is False]
     if missed:
         lines += ["## What would close the missed targets", ""]
         for target in missed:
-            remedy = next(
-                (text for key, text in REMEDIES.items() if target["target"].startswith(key)),
-                "not analysed yet",
-            )
+            remedy = goals.REMEDIES.get(target["id"], "not analysed yet")
             lines.append(f"- **{target['target']}**: {remedy}")
         lines.append("")
-    return "\n".join(lines)
+    return lines

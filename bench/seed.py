@@ -133,106 +133,98 @@ def migrate() -> None:
 
 def seed_ours(size: Sizes) -> None:
     """Two organizations of ``size.users`` users, their emails, accounts and groups."""
-    from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from axon_scim.models import (
-        Organization,
-        ScimGroup,
-        ScimMembership,
-        ScimUser,
-        ScimUserValue,
-        value_digest,
-    )
+    from axon_scim.models import Organization
 
-    account_model = get_user_model()
-    n = size.users
     with transaction.atomic(), connection.cursor() as cursor:
         skip_fk_checks(cursor)
         for slug in ORG_SLUGS:
             org = Organization.objects.create(slug=slug, name=f"Bench {slug[-1].upper()}")
-            # guardian's post_migrate adds an anonymous account: start after it.
-            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {account_model._meta.db_table}")
-            first_account = cursor.fetchone()[0] + 1
-            log(f"organization {slug}: {n:,} users")
-            model_copy(
-                cursor,
-                account_model,
-                (
-                    {
-                        "id": first_account + i,
-                        "password": "!bench-unusable",
-                        "username": f"{slug}:{data.user_name(slug, i)}",
-                        "first_name": data.given_name(i),
-                        "last_name": data.family_name(i),
-                        "email": data.work_email(slug, i),
-                        "is_active": True,
-                        "is_staff": False,
-                        "is_superuser": False,
-                        "date_joined": data.created(i),
-                        "last_login": None,
-                    }
-                    for i in range(n)
-                ),
-                n,
-            )
-            model_copy(
-                cursor, ScimUser, (_our_user(slug, org.pk, first_account, i) for i in range(n)), n
-            )
-            model_copy(
-                cursor,
-                ScimUserValue,
-                (
-                    {
-                        "organization_id": org.pk,
-                        "user_id": data.user_uuid(slug, i),
-                        "attribute": "emails",
-                        "position": p,
-                        "type": kind,
-                        "value": email,
-                        "value_lower": email.lower(),
-                        "value_digest": value_digest(email),
-                        "display": "",
-                        "primary": p == 0,
-                        "extra": {},
-                    }
-                    for i in range(n)
-                    for p, (kind, email) in enumerate(
-                        (("work", data.work_email(slug, i)), ("home", data.home_email(slug, i)))
-                    )
-                ),
-                2 * n,
-            )
-            groups = [
-                (data.group_uuid(slug, g), f"Group {g:04d}", g) for g in range(size.small_groups)
-            ]
-            groups.append((data.big_group_uuid(slug), "All Staff", size.small_groups))
-            model_copy(
-                cursor,
-                ScimGroup,
-                (
-                    {
-                        "id": gid,
-                        "organization_id": org.pk,
-                        "display_name": name,
-                        "display_name_lower": name.lower(),
-                        "external_id": f"ext-group-{slug}-{g}",
-                        "version": 1,
-                        "created": data.created(g),
-                        "last_modified": data.created(g),
-                    }
-                    for gid, name, g in groups
-                ),
-                len(groups),
-            )
-            memberships = size.small_groups * size.group_size + n
-            model_copy(cursor, ScimMembership, _our_memberships(slug, org.pk, size), memberships)
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{account_model._meta.db_table}', 'id'), "
-            f"(SELECT max(id) FROM {account_model._meta.db_table}))"
-        )
+            seed_our_org(cursor, slug, org.pk, size)
         write_marker(cursor, size.seed_params())
     _analyze()
+
+
+def seed_our_org(cursor: Any, slug: str, org_id: int, size: Sizes, big: bool = True) -> None:
+    """One organization's users, emails, accounts and groups (the big group when ``big``),
+    by COPY inside the caller's transaction, which skips the foreign-key checks."""
+    from django.contrib.auth import get_user_model
+
+    from axon_scim.models import ScimGroup, ScimMembership, ScimUser, ScimUserValue, value_digest
+
+    account_model = get_user_model()
+    table, n = account_model._meta.db_table, size.users
+    # guardian's post_migrate adds an anonymous account: start after it (and other orgs').
+    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+    first_account = cursor.fetchone()[0] + 1
+    log(f"organization {slug}: {n:,} users")
+    model_copy(cursor, account_model, (_our_account(slug, first_account, i) for i in range(n)), n)
+    model_copy(cursor, ScimUser, (_our_user(slug, org_id, first_account, i) for i in range(n)), n)
+    model_copy(
+        cursor,
+        ScimUserValue,
+        (
+            {
+                "organization_id": org_id,
+                "user_id": data.user_uuid(slug, i),
+                "attribute": "emails",
+                "position": p,
+                "type": kind,
+                "value": email,
+                "value_lower": email.lower(),
+                "value_digest": value_digest(email),
+                "display": "",
+                "primary": p == 0,
+                "extra": {},
+            }
+            for i in range(n)
+            for p, (kind, email) in enumerate(
+                (("work", data.work_email(slug, i)), ("home", data.home_email(slug, i)))
+            )
+        ),
+        2 * n,
+    )
+    groups = [(data.group_uuid(slug, g), f"Group {g:04d}", g) for g in range(size.small_groups)]
+    if big:
+        groups.append((data.big_group_uuid(slug), "All Staff", size.small_groups))
+    model_copy(
+        cursor, ScimGroup, (_our_group(slug, org_id, *group) for group in groups), len(groups)
+    )
+    memberships = size.small_groups * size.group_size + (n if big else 0)
+    model_copy(cursor, ScimMembership, _our_memberships(slug, org_id, size, big), memberships)
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+    )
+
+
+def _our_account(slug: str, first_account: int, i: int) -> dict[str, Any]:
+    return {
+        "id": first_account + i,
+        "password": "!bench-unusable",
+        "username": f"{slug}:{data.user_name(slug, i)}",
+        "first_name": data.given_name(i),
+        "last_name": data.family_name(i),
+        "email": data.work_email(slug, i),
+        "is_active": True,
+        "is_staff": False,
+        "is_superuser": False,
+        "date_joined": data.created(i),
+        "last_login": None,
+    }
+
+
+def _our_group(slug: str, org_id: int, gid: Any, name: str, g: int) -> dict[str, Any]:
+    return {
+        "id": gid,
+        "organization_id": org_id,
+        "display_name": name,
+        "display_name_lower": name.lower(),
+        "external_id": f"ext-group-{slug}-{g}",
+        "version": 1,
+        "created": data.created(g),
+        "last_modified": data.created(g),
+    }
 
 
 def _our_user(slug: str, org_id: int, first_account: int, i: int) -> dict[str, Any]:
@@ -263,7 +255,9 @@ def _our_user(slug: str, org_id: int, first_account: int, i: int) -> dict[str, A
     }
 
 
-def _our_memberships(slug: str, org_id: int, size: Sizes) -> Iterator[dict[str, Any]]:
+def _our_memberships(
+    slug: str, org_id: int, size: Sizes, big: bool = True
+) -> Iterator[dict[str, Any]]:
     for g in range(size.small_groups):
         gid = data.group_uuid(slug, g)
         for i in data.small_group_members(g, size.group_size, size.users):
@@ -274,11 +268,12 @@ def _our_memberships(slug: str, org_id: int, size: Sizes) -> Iterator[dict[str, 
                 "member_group_id": None,
                 "created": data.EPOCH,
             }
-    big = data.big_group_uuid(slug)
+    if not big:
+        return
     for i in range(size.users):
         yield {
             "organization_id": org_id,
-            "group_id": big,
+            "group_id": data.big_group_uuid(slug),
             "user_id": data.user_uuid(slug, i),
             "member_group_id": None,
             "created": data.EPOCH,
@@ -369,17 +364,7 @@ def seed_djscim2(size: Sizes) -> None:
                 _djscim2_memberships(o, size),
                 size.small_groups * size.group_size + n,
             )
-        clients = [
-            User(
-                id=data.djscim2_client_id(o, n),
-                username=f"scim-client-{slug}",
-                organization_id=Organization.objects.get(slug=slug).pk,
-                is_active=True,
-                password="!bench-unusable",
-            )
-            for o, slug in enumerate(ORG_SLUGS)
-        ]
-        User.objects.bulk_create(clients)
+        _djscim2_clients(n)
         for table in (User, Group, User.scim_groups.through):
             name = table._meta.db_table
             cursor.execute(
@@ -388,6 +373,22 @@ def seed_djscim2(size: Sizes) -> None:
             )
         write_marker(cursor, size.seed_params())
     _analyze()
+
+
+def _djscim2_clients(n: int) -> None:
+    """The SCIM client account of each organization, which its token belongs to."""
+    from bench.djscim2.models import Organization, User
+
+    User.objects.bulk_create(
+        User(
+            id=data.djscim2_client_id(o, n),
+            username=f"scim-client-{slug}",
+            organization_id=Organization.objects.get(slug=slug).pk,
+            is_active=True,
+            password="!bench-unusable",
+        )
+        for o, slug in enumerate(ORG_SLUGS)
+    )
 
 
 def _djscim2_user(slug: str, o: int, org_id: int, i: int, n: int) -> dict[str, Any]:
