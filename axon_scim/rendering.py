@@ -277,8 +277,18 @@ class GroupRenderer:
     def location(self, group_id: object) -> str:
         return f"{self.base_url}/Groups/{group_id}"
 
-    def render(self, group: ScimGroup, members: list[dict[str, Any]] | None) -> dict[str, Any]:
-        """The full document of ``group``; ``members`` None means they were not loaded."""
+    def render(
+        self,
+        group: ScimGroup,
+        members: list[dict[str, Any]] | None,
+        resource: ResourceType | None = None,
+        custom: Iterable[ScimExtensionValue] = (),
+    ) -> dict[str, Any]:
+        """The full document of ``group``; ``members`` None means they were not loaded.
+
+        ``custom`` are the group's custom attribute rows, rendered as the
+        organization's Group type ``resource`` declares them.
+        """
         doc: dict[str, Any] = {
             "schemas": [c.GROUP_SCHEMA],
             "id": str(group.pk),
@@ -288,6 +298,8 @@ class GroupRenderer:
             doc["externalId"] = group.external_id
         if members is not None:
             doc["members"] = members
+        if resource is not None and custom_schemas(resource):
+            render_extensions(doc, custom, resource)
         doc["meta"] = meta(
             "Group", self.location(group.pk), group.created, group.last_modified, group.version
         )

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..extension_models import ScimExtensionValue
-from ..extension_values import render_extensions, row_state
-from ..extensions import custom_schemas
+from ..extension_values import load_extension_rows, render_extensions, row_state
+from ..extensions import custom_schemas, resource_type
 from ..models import Organization, ScimGroup, ScimUser
-from ..protocol.schemas import ResourceType
+from ..protocol.schemas import GROUP_RESOURCE, ResourceType
 
 
 def store_extension_rows(
@@ -33,6 +33,16 @@ def store_extension_rows(
         row.organization = organization
         setattr(row, field, owner)
     ScimExtensionValue.objects.bulk_create(rows)
+
+
+def group_extensions(
+    organization: Organization, group: ScimGroup | None
+) -> tuple[ResourceType, list[ScimExtensionValue]]:
+    """The organization's Group type and ``group``'s custom rows (no query when it has none)."""
+    resource = resource_type(GROUP_RESOURCE, organization)
+    if group is None or not custom_schemas(resource):
+        return resource, []
+    return resource, load_extension_rows("group_id", [group.pk]).get(group.pk, [])
 
 
 def extension_payload(doc: dict[str, Any], resource: ResourceType) -> dict[str, dict[str, Any]]:
@@ -56,4 +66,10 @@ def with_ignored(snapshot: dict[str, Any], ignored: Sequence[str]) -> dict[str, 
     return snapshot
 
 
-__all__ = ["extension_payload", "snapshot_extensions", "store_extension_rows", "with_ignored"]
+__all__ = [
+    "extension_payload",
+    "group_extensions",
+    "snapshot_extensions",
+    "store_extension_rows",
+    "with_ignored",
+]
