@@ -27,7 +27,7 @@ class CustomAttributeSerializer(PortalModelSerializer):
     """A declared attribute, with the URN of the schema it belongs to."""
 
     schema = serializers.SerializerMethodField()
-    resourceType = serializers.CharField(source="resource_type")
+    resourceType = serializers.ChoiceField(source="resource_type", choices=RESOURCE_TYPES)
     multiValued = serializers.BooleanField(source="multi_valued")
     caseExact = serializers.BooleanField(source="case_exact")
 
