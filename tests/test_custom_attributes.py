@@ -147,7 +147,9 @@ def test_a_group_attribute_has_the_groups_own_schema(
     schemas = {s["id"]: s for s in scim.get("Schemas").json()["Resources"]}
     assert [a["name"] for a in schemas[group_urn(org)]["attributes"]] == ["costCenter"]
     assert [a["name"] for a in schemas[urn(org)]["attributes"]] == ["costCenter", "region"]
-    assert group_urn(org) not in {s["id"] for s in anonymous_scim.get("Schemas").json()["Resources"]}
+    assert group_urn(org) not in {
+        s["id"] for s in anonymous_scim.get("Schemas").json()["Resources"]
+    }
     extensions = scim.get("ResourceTypes/Group").json()["schemaExtensions"]
     assert {"schema": group_urn(org), "required": False} in extensions
     assert group_urn(org) not in str(scim.get("ResourceTypes/User").json())

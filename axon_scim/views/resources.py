@@ -260,9 +260,9 @@ class GroupResourceView(ResourceView[ScimGroup]):
         """The custom attribute rows of ``groups`` (one query), when the type has any."""
         if not custom_schemas(self.resource):
             return {}
-        kept = [getattr(group, "scim_extensions", None) for group in groups]
-        if all(rows is not None for rows in kept):  # a service kept what it wrote
-            return {group.pk: rows for group, rows in zip(groups, kept, strict=True)}
+        kept = getattr(groups[0], "scim_extensions", None) if len(groups) == 1 else None
+        if kept is not None:  # the service that wrote the group kept its rows
+            return {groups[0].pk: kept}
         return load_extension_rows("group_id", [group.pk for group in groups])
 
     def render_group(
