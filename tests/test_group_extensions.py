@@ -23,6 +23,8 @@ from axon_scim.protocol.schemas import GROUP_RESOURCE
 from axon_scim.querying import compile_filter
 
 from .conftest import ScimClient, patch_body, requires_postgresql
+from .live import LiveScim, live_scim_fixture  # noqa: F401
+from .test_concurrency import in_parallel
 
 TEAM = "urn:example:params:scim:schemas:extension:acme:2.0:Group"
 DECLARATION = {
@@ -365,3 +367,33 @@ def test_equality_on_a_group_custom_attribute_uses_the_digest_index(
         condition = compile_filter(parse_filter(text), resource, organization=org)
         plan = ScimGroup.objects.for_tenant(org).filter(condition).explain()
         assert index in plan, plan
+
+
+@requires_postgresql
+@pytest.mark.live
+def test_parallel_patches_of_custom_values_lose_nothing(team: None, live_scim: LiveScim) -> None:
+    """10 PATCHes at once, each adding a tag: the group's row lock serializes them all."""
+    with live_scim.http() as http:
+        created = http.post("Groups", json={"displayName": "Tagged", TEAM: {"level": 1}})
+        assert created.status_code == 201, created.text
+    group_id = created.json()["id"]
+
+    def add(tag: str) -> Any:
+        body = patch_body({"op": "add", "path": f"{TEAM}:tags", "value": [tag]})
+        return lambda http: http.patch(f"Groups/{group_id}", json=body)
+
+    tags = [f"t{n}" for n in range(10)]
+    responses = in_parallel(live_scim, [add(tag) for tag in tags])
+
+    assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
+    versions = sorted(int(r.headers["ETag"][3:-1]) for r in responses)
+    assert versions == list(range(2, 12))
+    group = ScimGroup.objects.get(pk=group_id)
+    assert group.version == 11
+    assert AuditEvent.objects.filter(action="group.updated", resource_id=group_id).count() == 10
+    stored = ScimExtensionValue.objects.filter(group_id=group_id, key=f"{TEAM}:tags")
+    assert sorted(stored.values_list("text", flat=True)) == tags
+    assert sorted(stored.values_list("position", flat=True)) == list(range(10))
+    with live_scim.http() as http:
+        final = http.get(f"Groups/{group_id}").json()[TEAM]
+    assert sorted(final["tags"]) == tags and final["level"] == 1
