@@ -125,11 +125,17 @@ def _moment(value: Any, where: str) -> datetime:
 
 
 def render_extensions(
-    doc: dict[str, Any], rows: Iterable[ScimExtensionValue], resource: ResourceType
+    doc: dict[str, Any],
+    rows: Iterable[ScimExtensionValue],
+    resource: ResourceType,
+    *,
+    write_only: bool = False,
 ) -> None:
     """Add the custom attributes held by ``rows`` to ``doc`` under their URNs (and ``schemas``).
 
     Rows of attributes no longer declared (a deleted definition) are skipped.
+    ``write_only=True`` keeps write-only values too: the document a PATCH
+    starts from must, or the PATCH would drop them.
     """
     by_key: dict[str, list[ScimExtensionValue]] = defaultdict(list)
     for row in rows:
@@ -137,7 +143,7 @@ def render_extensions(
     for schema in custom_schemas(resource):
         values = {}
         for attr in schema.attributes:
-            value = _attribute_value(schema, attr, by_key)
+            value = _attribute_value(schema, attr, by_key, write_only)
             if value is not None:
                 values[attr.name] = value
         if values:
@@ -146,9 +152,9 @@ def render_extensions(
 
 
 def _attribute_value(
-    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]]
+    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]], write_only: bool
 ) -> Any:
-    if attr.returned == "never":
+    if attr.returned == "never" and not write_only:
         return None
     if attr.type != COMPLEX:
         items = [_json(attr, row) for row in by_key.get(attribute_key(schema, attr), ())]

@@ -242,6 +242,19 @@ def test_patch_with_urn_paths_and_entra_pathless_keys(team: None, scim: ScimClie
 
 
 @pytest.mark.django_db
+def test_a_patch_keeps_write_only_values_it_does_not_name(team: None, scim: ScimClient) -> None:
+    group_id = team_group(scim, "Secretive", secret="s3", level=1)
+    secret = ScimExtensionValue.objects.filter(group_id=group_id, key=f"{TEAM}:secret")
+    other = patch_body({"op": "replace", "path": f"{TEAM}:level", "value": 2})
+    assert "secret" not in scim.patch(f"Groups/{group_id}", other).json()[TEAM]
+    assert secret.get().text == "s3"
+    event = AuditEvent.objects.filter(action="group.updated").get()
+    assert "secret" not in event.before[TEAM] and "secret" not in event.after[TEAM]
+    scim.patch(f"Groups/{group_id}", patch_body({"op": "remove", "path": f"{TEAM}:secret"}))
+    assert not secret.exists()
+
+
+@pytest.mark.django_db
 def test_a_change_of_custom_values_alone_is_a_new_version_and_a_repeat_is_not(
     team: None, scim: ScimClient
 ) -> None:

@@ -430,7 +430,9 @@ def patch_group(
             resource, old_custom = group_extensions(organization, group)
             before, custom = _group_snapshot(group, old_custom, resource), old_custom
             if attribute_ops:
-                current = GroupRenderer("").render(group, None, resource, old_custom)
+                current = GroupRenderer("").render(
+                    group, None, resource, old_custom, write_only=True
+                )
                 doc = apply_patch(current, attribute_ops, resource)
                 if not doc.get("displayName"):
                     raise InvalidValueError("displayName is required.")

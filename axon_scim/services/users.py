@@ -8,6 +8,7 @@ roles from groups withdrawn); turning it true again reactivates it. Its
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -279,7 +280,7 @@ def patch_user(
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
-        current = UserRenderer("").render(user, context)
+        current = UserRenderer("").render(user, replace(context, write_only=True))
         limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
         resource = context.resource or USER_RESOURCE
         return apply_patch(current, operations, resource, max_values=limit)
