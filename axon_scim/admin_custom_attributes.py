@@ -21,9 +21,17 @@ from .extension_models import CustomAttribute
 class CustomAttributeAdmin(admin.ModelAdmin):
     """Each organization's own custom attributes; every change is audited."""
 
-    list_display = ("name", "organization", "type", "multi_valued", "case_exact", "created")
-    list_filter = ("organization", "type")
-    fields = ("organization", "name", "type", "multi_valued", "case_exact")
+    list_display = (
+        "name",
+        "organization",
+        "resource_type",
+        "type",
+        "multi_valued",
+        "case_exact",
+        "created",
+    )
+    list_filter = ("organization", "resource_type", "type")
+    fields = ("organization", "resource_type", "name", "type", "multi_valued", "case_exact")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return self.fields if obj is not None else ()  # type: ignore[return-value]
@@ -36,6 +44,7 @@ class CustomAttributeAdmin(admin.ModelAdmin):
             type=obj.type,
             multi_valued=obj.multi_valued,
             case_exact=obj.case_exact,
+            resource_type=obj.resource_type,
         )
         adopt(obj, declared)
 

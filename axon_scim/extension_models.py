@@ -14,6 +14,8 @@ from .models import Organization, ScimGroup, ScimUser, TenantQuerySet, value_dig
 
 # The types of RFC 7643 section 2.3 a custom attribute may have (complex only from settings).
 ATTRIBUTE_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference")
+# The resource types an organization's own attribute may extend (each has its own schema URN).
+RESOURCE_TYPES = ("User", "Group")
 
 
 class ScimExtensionValue(models.Model):
@@ -78,10 +80,13 @@ class ScimExtensionValue(models.Model):
 
 
 class CustomAttribute(models.Model):
-    """An attribute one organization declares for its own extension schema (portal or admin)."""
+    """An attribute one organization declares for its own User or Group extension schema."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="custom_attributes"
+    )
+    resource_type = models.CharField(
+        max_length=8, choices=[(t, t) for t in RESOURCE_TYPES], default="User"
     )
     name = models.CharField(max_length=64)
     # Attribute names are case-insensitive (RFC 7643 section 2.1): unique in this spelling.
@@ -97,10 +102,11 @@ class CustomAttribute(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        ordering = ["organization_id", "name"]
+        ordering = ["organization_id", "resource_type", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "name_lower"], name="axon_scim_custom_attribute_name"
+                fields=["organization", "resource_type", "name_lower"],
+                name="axon_scim_custom_attribute_type_name",
             )
         ]
 
@@ -112,4 +118,4 @@ class CustomAttribute(models.Model):
         super().save(*args, **kwargs)
 
 
-__all__ = ["ATTRIBUTE_TYPES", "CustomAttribute", "ScimExtensionValue"]
+__all__ = ["ATTRIBUTE_TYPES", "RESOURCE_TYPES", "CustomAttribute", "ScimExtensionValue"]

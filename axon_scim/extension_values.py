@@ -196,7 +196,7 @@ def settle_mutability(
       section 3.5.1), else 400 ``mutability``. A removal is a change.
     - writeOnly: a PUT that leaves it out keeps it, since a client can never
       read it back to repeat it; a PATCH removes it only by naming it (the
-      PATCH works on ``render_extensions(..., everything=True)``).
+      PATCH works on ``render_extensions(..., write_only=True)``).
     """
     kept = list(rows)
     for unit in _units(resource):
@@ -246,13 +246,13 @@ def render_extensions(
     rows: Iterable[ScimExtensionValue],
     resource: ResourceType,
     *,
-    everything: bool = False,
+    write_only: bool = False,
 ) -> None:
     """Add the custom attributes held by ``rows`` to ``doc`` under their URNs (and ``schemas``).
 
-    Rows of attributes no longer declared (a deleted definition) are skipped,
-    and so are writeOnly ones unless ``everything`` (the document a PATCH
-    works on, which must keep them).
+    Rows of attributes no longer declared (a deleted definition) are skipped.
+    ``write_only=True`` keeps write-only values too: the document a PATCH
+    starts from must, or the PATCH would drop them.
     """
     by_key: dict[str, list[ScimExtensionValue]] = defaultdict(list)
     for row in rows:
@@ -260,7 +260,7 @@ def render_extensions(
     for schema in custom_schemas(resource):
         values = {}
         for attr in schema.attributes:
-            value = _attribute_value(schema, attr, by_key, everything)
+            value = _attribute_value(schema, attr, by_key, write_only)
             if value is not None:
                 values[attr.name] = value
         if values:
@@ -271,16 +271,16 @@ def render_extensions(
 
 
 def _attribute_value(
-    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]], everything: bool
+    schema: Schema, attr: Attribute, by_key: dict[str, list[ScimExtensionValue]], write_only: bool
 ) -> Any:
-    if attr.returned == NEVER and not everything:
+    if attr.returned == NEVER and not write_only:
         return None
     if attr.type != COMPLEX:
         items = [_json(attr, row) for row in by_key.get(attribute_key(schema, attr), ())]
     else:
         merged: dict[int, dict[str, Any]] = defaultdict(dict)
         for sub in attr.sub_attributes:
-            if sub.returned == NEVER and not everything:
+            if sub.returned == NEVER and not write_only:
                 continue
             for row in by_key.get(attribute_key(schema, attr, sub), ()):
                 merged[row.position][sub.name] = _json(sub, row)

@@ -3,7 +3,7 @@
 ``AXON_SCIM["SCHEMA_EXTENSIONS"]`` lists the host's schemas (the format is in
 the README); ``declaration_errors`` says what is wrong with them (the system
 check ``axon_scim.E020`` reports it). An organization's own attributes are
-``CustomAttribute`` rows under ``organization_urn(org)``. ``resource_type``
+``CustomAttribute`` rows under ``organization_urn(org, "User")`` (or ``"Group"``). ``resource_type``
 gives the User or Group resource type of one organization with every
 extension it has, which is what the views, services, filters and renderers
 of that organization's requests use.
@@ -65,9 +65,8 @@ def declaration_errors(declarations: Any) -> list[str]:
             errors.append(f'{where}["urn"] {urn} is declared twice.')
         else:
             seen.add(urn.lower())
-        if declared.get("resourceType") != "User":
-            # Group values have no storage yet: refusing them beats accepting and dropping them.
-            errors.append(f'{where}["resourceType"] must be "User" (Groups take none yet).')
+        if declared.get("resourceType") not in BASE_RESOURCES:
+            errors.append(f'{where}["resourceType"] must be "User" or "Group".')
         unknown = set(declared) - {"urn", "resourceType", "name", "description", "attributes"}
         if unknown:
             errors.append(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
@@ -184,9 +183,9 @@ def all_host_schemas() -> tuple[Schema, ...]:
     return host_schemas("User") + host_schemas("Group")
 
 
-def organization_urn(organization: Organization) -> str:
-    """The URN of the organization's own User extension schema."""
-    return f"urn:ietf:params:scim:schemas:extension:{organization.slug}:2.0:User"
+def organization_urn(organization: Organization, resource_name: str = "User") -> str:
+    """The URN of the organization's own extension schema of ``"User"`` or ``"Group"``."""
+    return f"urn:ietf:params:scim:schemas:extension:{organization.slug}:2.0:{resource_name}"
 
 
 def _cache_key(organization_id: int) -> str:
@@ -198,38 +197,49 @@ def forget_organization_schema(organization_id: int) -> None:
     caches[scim_settings.RATE_LIMIT_CACHE].delete(_cache_key(organization_id))
 
 
-def organization_schema(organization: Organization | None) -> Schema | None:
-    """The organization's own extension schema, or None when it declares no attribute.
+def organization_schema(
+    organization: Organization | None, resource_name: str = "User"
+) -> Schema | None:
+    """The organization's own extension schema of ``resource_name``, or None when it has none.
 
-    Cached (``CACHE_SECONDS``) so that a SCIM request costs no extra query.
+    Cached (``CACHE_SECONDS``), both types together, so that a SCIM request
+    costs no extra query.
     """
     if organization is None:
         return None
     cache = caches[scim_settings.RATE_LIMIT_CACHE]
+    # {resource type: rows}; a list is what a version before Group attributes cached.
     rows = cache.get(_cache_key(organization.pk))
-    if rows is None:
-        rows = list(
-            CustomAttribute.objects.for_tenant(organization).values_list(
-                "name", "type", "multi_valued", "case_exact", "description"
-            )
-        )
+    if not isinstance(rows, dict):
+        rows = {name: [] for name in BASE_RESOURCES}
+        for kind, *row in CustomAttribute.objects.for_tenant(organization).values_list(
+            "resource_type", "name", "type", "multi_valued", "case_exact", "description"
+        ):
+            rows[kind].append(tuple(row))
         cache.set(_cache_key(organization.pk), rows, CACHE_SECONDS)
-    if not rows:
+    declared = rows.get(resource_name) or []
+    if not declared:
         return None
     attributes = tuple(
         Attribute(name, kind, multi_valued=multi, case_exact=exact, description=text)
-        for name, kind, multi, exact, text in rows
+        for name, kind, multi, exact, text in declared
     )
     name = f"{organization.slug} custom attributes"
-    return Schema(organization_urn(organization), "CustomUser", name, attributes)
+    urn = organization_urn(organization, resource_name)
+    return Schema(urn, f"Custom{resource_name}", name, attributes)
+
+
+def organization_schemas(organization: Organization | None) -> tuple[Schema, ...]:
+    """The organization's own extension schemas, the User one first."""
+    found = (organization_schema(organization, name) for name in BASE_RESOURCES)
+    return tuple(schema for schema in found if schema is not None)
 
 
 def resource_type(base: ResourceType, organization: Organization | None) -> ResourceType:
     """``base`` (User or Group) with its host-declared extensions and the organization's own."""
     extra = host_schemas(base.name)
-    if base.name == USER_RESOURCE.name:
-        own = organization_schema(organization)
-        extra += (own,) if own is not None else ()
+    own = organization_schema(organization, base.name)
+    extra += (own,) if own is not None else ()
     if not extra:
         return base
     return replace(base, extensions=(*base.extensions, *extra))
@@ -241,12 +251,14 @@ def custom_schemas(resource: ResourceType) -> tuple[Schema, ...]:
 
 
 __all__ = [
+    "BASE_RESOURCES",
     "all_host_schemas",
     "custom_schemas",
     "declaration_errors",
     "forget_organization_schema",
     "host_schemas",
     "organization_schema",
+    "organization_schemas",
     "organization_urn",
     "resource_type",
 ]

@@ -80,6 +80,8 @@ class UserContext:
     # The organization's User type, when it has custom attributes to render, and their rows.
     resource: ResourceType | None = None
     extensions: dict[UUID, list[ScimExtensionValue]] = field(default_factory=dict)
+    # Write-only custom values too: only in the document a PATCH starts from.
+    write_only: bool = False
 
     @classmethod
     def load(
@@ -172,7 +174,8 @@ class UserRenderer:
             doc["schemas"].append(c.ENTERPRISE_USER_SCHEMA)
             doc[c.ENTERPRISE_USER_SCHEMA] = enterprise
         if context.resource is not None:
-            render_extensions(doc, context.extensions.get(user.pk, ()), context.resource)
+            rows = context.extensions.get(user.pk, ())
+            render_extensions(doc, rows, context.resource, write_only=context.write_only)
         doc["meta"] = meta(
             "User", self.location(user.pk), user.created, user.last_modified, user.version
         )
@@ -283,8 +286,21 @@ class GroupRenderer:
     def location(self, group_id: object) -> str:
         return f"{self.base_url}/Groups/{group_id}"
 
-    def render(self, group: ScimGroup, members: list[dict[str, Any]] | None) -> dict[str, Any]:
-        """The full document of ``group``; ``members`` None means they were not loaded."""
+    def render(
+        self,
+        group: ScimGroup,
+        members: list[dict[str, Any]] | None,
+        resource: ResourceType | None = None,
+        custom: Iterable[ScimExtensionValue] = (),
+        *,
+        write_only: bool = False,
+    ) -> dict[str, Any]:
+        """The full document of ``group``; ``members`` None means they were not loaded.
+
+        ``custom`` are the group's custom attribute rows, rendered as the
+        organization's Group type ``resource`` declares them (``write_only``:
+        see ``render_extensions``).
+        """
         doc: dict[str, Any] = {
             "schemas": [c.GROUP_SCHEMA],
             "id": str(group.pk),
@@ -294,6 +310,8 @@ class GroupRenderer:
             doc["externalId"] = group.external_id
         if members is not None:
             doc["members"] = members
+        if resource is not None and custom_schemas(resource):
+            render_extensions(doc, custom, resource, write_only=write_only)
         doc["meta"] = meta(
             "Group", self.location(group.pk), group.created, group.last_modified, group.version
         )

@@ -9,7 +9,8 @@ commits (``axon_scim.audit``). The rules, from what the services write:
   them so; a group created with members has only a count in its event and
   is skipped). A ``group.updated`` or ``group.replaced`` event claims a
   change when it lists ``membersAdded`` or ``membersRemoved`` ids or its
-  ``displayName``/``externalId`` differ before and after. Every id it claims
+  attributes (``displayName``, ``externalId``, custom values) differ
+  before and after. Every id it claims
   added must not have been a member, every id claimed removed must have
   been one, the replayed members must equal the final rows, and the group's
   version must be 1 plus its claiming events.
@@ -89,9 +90,17 @@ def _listed(doc: Any, key: str) -> list[str]:
     return [str(v) for v in doc.get(key) or ()] if isinstance(doc, dict) else []
 
 
-def _attributes(doc: Any) -> tuple[Any, Any]:
+# What a group event says besides the group's attributes (its members, why, what was ignored).
+_BOOKKEEPING = {
+    *("memberCount", "membersAdded", "membersAddedCount", "membersRemoved", "membersRemovedCount"),
+    *("reason", "ignoredAttributes"),
+}
+
+
+def _attributes(doc: Any) -> dict[str, Any]:
+    """The group's attributes in a snapshot: displayName, externalId, custom values."""
     doc = doc if isinstance(doc, dict) else {}
-    return doc.get("displayName"), doc.get("externalId")
+    return {k: v for k, v in doc.items() if k not in _BOOKKEEPING}
 
 
 class GroupReplay:

@@ -72,3 +72,18 @@ def test_a_membership_without_an_event_and_a_lost_deactivation_are_reported(
         f"User {alice}: version 1, but 1 user.updated and 0 group events claim a change",
         f"User {alice}: 0 user.deactivated events for 1 such steps of active",
     ]
+
+
+def test_a_change_of_custom_values_alone_replays_cleanly(
+    org: Organization, scim: ScimClient, group_id: str, settings: object
+) -> None:
+    team = "urn:example:params:scim:schemas:extension:acme:2.0:Group"
+    declaration = {"urn": team, "resourceType": "Group", "attributes": [{"name": "costCenter"}]}
+    settings.AXON_SCIM = {"SCHEMA_EXTENSIONS": [declaration]}  # type: ignore[attr-defined]
+    body = patch_body({"op": "add", "path": f"{team}:costCenter", "value": "CC-1"})
+    assert scim.patch(f"Groups/{group_id}", body).status_code == 200
+    replaced = {"displayName": "Ops", team: {"costCenter": "CC-2"}}
+    assert scim.put(f"Groups/{group_id}", replaced).status_code == 200
+    assert ScimGroup.objects.get(pk=group_id).version == 3
+
+    assert audit_problems(org) == []

@@ -116,3 +116,94 @@ def test_the_api_is_gated(org: Organization) -> None:
     stranger.force_login(AccountFactory(username="stranger"))
     assert stranger.get(API).status_code in (403, 404)
     assert Client().get(API).status_code in (401, 403)
+
+
+def group_urn(org: Organization) -> str:
+    return f"urn:ietf:params:scim:schemas:extension:{org.slug}:2.0:Group"
+
+
+def create_group(scim: ScimClient, name: str, **extra: Any) -> str:
+    response = scim.post("Groups", {"displayName": name, **extra})
+    assert response.status_code == 201, response.content
+    return str(response.json()["id"])
+
+
+@pytest.mark.django_db
+def test_a_group_attribute_has_the_groups_own_schema(
+    portal: Client, org: Organization, scim: ScimClient, anonymous_scim: ScimClient
+) -> None:
+    response = declare(portal, name="costCenter", resourceType="Group", caseExact=True)
+    assert response.status_code == 201, response.content
+    assert (response.json()["schema"], response.json()["resourceType"]) == (
+        group_urn(org),
+        "Group",
+    )
+    assert declare(portal, name="region").json()["resourceType"] == "User"
+    assert declare(portal, name="costCenter").status_code == 201  # a User one of the same name
+    assert declare(portal, name="COSTCENTER", resourceType="Group").status_code == 409
+    event = AuditEvent.objects.filter(action="custom_attribute.declared").order_by("sequence")[0]
+    assert event.after["schema"] == group_urn(org)
+
+    schemas = {s["id"]: s for s in scim.get("Schemas").json()["Resources"]}
+    assert [a["name"] for a in schemas[group_urn(org)]["attributes"]] == ["costCenter"]
+    assert [a["name"] for a in schemas[urn(org)]["attributes"]] == ["costCenter", "region"]
+    assert group_urn(org) not in {
+        s["id"] for s in anonymous_scim.get("Schemas").json()["Resources"]
+    }
+    extensions = scim.get("ResourceTypes/Group").json()["schemaExtensions"]
+    assert {"schema": group_urn(org), "required": False} in extensions
+    assert group_urn(org) not in str(scim.get("ResourceTypes/User").json())
+
+    group_id = create_group(scim, "Finance", **{f"{group_urn(org)}:costCenter": "CC-9"})
+    assert scim.get(f"Groups/{group_id}").json()[group_urn(org)] == {"costCenter": "CC-9"}
+    found = scim.get("Groups", {"filter": f'{group_urn(org)}:costCenter eq "CC-9"'}).json()
+    assert [d["id"] for d in found["Resources"]] == [group_id]
+    missed = scim.get("Groups", {"filter": f'{group_urn(org)}:costCenter eq "cc-9"'}).json()
+    assert missed["totalResults"] == 0  # caseExact
+    # The User schema's attribute of the same name is not the Group's.
+    user_id = provision(scim, "g@example.com", **{group_urn(org): {"costCenter": "CC-9"}})
+    assert group_urn(org) not in scim.get(f"Users/{user_id}").json()
+
+
+@pytest.mark.django_db
+def test_deleting_a_group_definition_keeps_the_user_attribute_of_that_name(
+    portal: Client, org: Organization, scim: ScimClient
+) -> None:
+    group_attribute = declare(portal, name="tier", type="integer", resourceType="Group").json()
+    declare(portal, name="tier", type="integer")
+    group_id = create_group(scim, "Tiered", **{group_urn(org): {"tier": 1}})
+    user_id = provision(scim, "t@example.com", **{urn(org): {"tier": 2}})
+    assert portal.delete(f"{API}/{group_attribute['id']}").status_code == 204
+    assert group_urn(org) not in scim.get(f"Groups/{group_id}").json()
+    assert scim.get(f"Users/{user_id}").json()[urn(org)] == {"tier": 2}
+    assert list(ScimExtensionValue.objects.values_list("key", flat=True)) == [f"{urn(org)}:tier"]
+    created = AuditEvent.objects.filter(action="group.created").get()
+    assert created.after[group_urn(org)] == {"tier": 1}
+
+
+@pytest.mark.django_db
+def test_group_refusals_and_isolation(
+    portal: Client, org: Organization, other_scim: ScimClient
+) -> None:
+    assert declare(portal, name="members", resourceType="Group").status_code == 400
+    assert declare(portal, name="displayName", resourceType="Group").status_code == 400
+    assert declare(portal, name="region", resourceType="Device").status_code == 400
+    # userName is a core User attribute, not a Group one.
+    assert declare(portal, name="userName", resourceType="Group").status_code == 201
+    assert group_urn(org) not in {s["id"] for s in other_scim.get("Schemas").json()["Resources"]}
+    group_id = create_group(other_scim, "Theirs", **{group_urn(org): {"userName": "x"}})
+    assert group_urn(org) not in other_scim.get(f"Groups/{group_id}").json()
+    assert not ScimExtensionValue.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_django_admin_declares_a_group_attribute_through_the_service(
+    admin_client: Client, org: Organization
+) -> None:
+    form = {"organization": org.pk, "resource_type": "Group", "name": "region", "type": "string"}
+    response = admin_client.post("/admin/axon_scim/customattribute/add/", form)
+    assert response.status_code == 302, response.content
+    assert CustomAttribute.objects.get().resource_type == "Group"
+    event = AuditEvent.objects.filter(action="custom_attribute.declared").get()
+    assert event.after["schema"] == group_urn(org)
+    assert admin_client.get("/admin/axon_scim/customattribute/").status_code == 200

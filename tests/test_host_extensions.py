@@ -184,6 +184,17 @@ def test_patch_with_urn_paths_and_entra_pathless_keys(acme: None, scim: ScimClie
 
 
 @pytest.mark.django_db
+def test_a_patch_keeps_write_only_values_it_does_not_name(acme: None, scim: ScimClient) -> None:
+    user_id = acme_user(scim, "w@example.com", secret="s3", level=1)
+    secret = ScimExtensionValue.objects.filter(user_id=user_id, key=f"{ACME}:secret")
+    other = patch_body({"op": "replace", "path": f"{ACME}:level", "value": 2})
+    assert "secret" not in scim.patch(f"Users/{user_id}", other).json()[ACME]
+    assert secret.get().text == "s3"
+    scim.patch(f"Users/{user_id}", patch_body({"op": "remove", "path": f"{ACME}:secret"}))
+    assert not secret.exists()
+
+
+@pytest.mark.django_db
 def test_the_adapter_receives_the_values(acme: None, scim: ScimClient, monkeypatch: Any) -> None:
     seen: list[dict[str, Any]] = []
     from axon_scim.adapter import AccountAdapter

@@ -16,7 +16,14 @@ from django.test import Client
 from guardian.shortcuts import get_user_perms
 
 import axon_scim
-from axon_scim.models import AuditEvent, Organization, Role, ScimGroup, ScimToken
+from axon_scim.models import (
+    AuditEvent,
+    CustomAttribute,
+    Organization,
+    Role,
+    ScimGroup,
+    ScimToken,
+)
 from portal_demo.models import DemoLogin
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +232,13 @@ def test_the_demo_admin_of_two_organizations_works_by_selecting_one(db: None) ->
     assert {r["id"] for r in roles.json()["results"]} == set(
         Role.objects.for_tenant(other).values_list("pk", flat=True)
     )
+
+
+def test_seed_demo_declares_a_user_and_a_group_custom_attribute_once(db: None) -> None:
+    run()
+    run()
+    declared = CustomAttribute.objects.filter(organization__slug="demo")
+    assert sorted(declared.values_list("resource_type", "name")) == [
+        ("Group", "costCenter"),
+        ("User", "region"),
+    ]

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..extension_models import ATTRIBUTE_TYPES, CustomAttribute
+from ..extension_models import ATTRIBUTE_TYPES, RESOURCE_TYPES, CustomAttribute
 from ..extensions import organization_urn
 from ..protocol.errors import NotFoundError
 from .policy import PortalView, portal_actor
@@ -27,20 +27,31 @@ class CustomAttributeSerializer(PortalModelSerializer):
     """A declared attribute, with the URN of the schema it belongs to."""
 
     schema = serializers.SerializerMethodField()
+    resourceType = serializers.ChoiceField(source="resource_type", choices=RESOURCE_TYPES)
     multiValued = serializers.BooleanField(source="multi_valued")
     caseExact = serializers.BooleanField(source="case_exact")
 
     class Meta:
         model = CustomAttribute
-        fields = ["id", "schema", "name", "type", "multiValued", "caseExact", "created"]
+        fields = [
+            "id",
+            "schema",
+            "resourceType",
+            "name",
+            "type",
+            "multiValued",
+            "caseExact",
+            "created",
+        ]
 
     def get_schema(self, attribute: CustomAttribute) -> str:
-        return organization_urn(attribute.organization)
+        return organization_urn(attribute.organization, attribute.resource_type)
 
 
 class CustomAttributeInputSerializer(serializers.Serializer):
-    """The body of a declaration: a name, a type, multiValued and caseExact."""
+    """The body of a declaration: a name, a type, multiValued, caseExact and the resource type."""
 
+    resourceType = serializers.ChoiceField(choices=RESOURCE_TYPES, default="User")
     name = serializers.CharField(max_length=64)
     type = serializers.ChoiceField(choices=ATTRIBUTE_TYPES, default="string")
     multiValued = serializers.BooleanField(default=False)
@@ -66,6 +77,7 @@ class CustomAttributeListView(PortalView, generics.ListAPIView):
             type=data["type"],
             multi_valued=data["multiValued"],
             case_exact=data["caseExact"],
+            resource_type=data["resourceType"],
         )
         return Response(CustomAttributeSerializer(attribute).data, status=status.HTTP_201_CREATED)
 

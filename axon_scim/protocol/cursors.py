@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from . import constants as c
@@ -119,6 +120,8 @@ def _encode(value: Any) -> Any:
         return ["i", value]
     if isinstance(value, str):
         return ["s", value]
+    if isinstance(value, Decimal):  # a custom attribute's integer or decimal
+        return ["d", str(value)]
     if isinstance(value, datetime):
         return ["t", value.isoformat()]
     if isinstance(value, uuid.UUID):
@@ -130,6 +133,7 @@ _DECODERS: dict[str, Any] = {
     "b": lambda v: v if isinstance(v, bool) else _invalid(),
     "i": lambda v: v if isinstance(v, int) and not isinstance(v, bool) else _invalid(),
     "s": lambda v: v if isinstance(v, str) else _invalid(),
+    "d": lambda v: Decimal(v) if isinstance(v, str) else _invalid(),
     "t": datetime.fromisoformat,
     "u": uuid.UUID,
 }
@@ -142,7 +146,7 @@ def _decode(value: Any) -> Any:
         _invalid()
     try:
         return _DECODERS[value[0]](value[1])
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise InvalidCursorError() from exc
 
 

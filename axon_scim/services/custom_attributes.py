@@ -17,17 +17,17 @@ from django.db import IntegrityError, transaction
 from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..extension_models import ATTRIBUTE_TYPES, CustomAttribute, ScimExtensionValue
-from ..extensions import forget_organization_schema, organization_urn
+from ..extensions import BASE_RESOURCES, forget_organization_schema, organization_urn
 from ..models import Organization
 from ..protocol.errors import ConflictError, InvalidValueError
-from ..protocol.schemas import USER_RESOURCE
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def _summary(attribute: CustomAttribute) -> dict[str, Any]:
     return {
-        "schema": organization_urn(attribute.organization),
+        "schema": organization_urn(attribute.organization, attribute.resource_type),
+        "resourceType": attribute.resource_type,
         "name": attribute.name,
         "type": attribute.type,
         "multiValued": attribute.multi_valued,
@@ -43,13 +43,18 @@ def declare_custom_attribute(
     type: str = "string",
     multi_valued: bool = False,
     case_exact: bool = False,
+    resource_type: str = "User",
 ) -> CustomAttribute:
-    """Declare an attribute of the organization's own User extension schema.
+    """Declare an attribute of the organization's own User (or Group) extension schema.
 
-    Raises ``InvalidValueError`` for a bad name or type, or past
-    ``MAX_CUSTOM_ATTRIBUTES``; ``ConflictError`` when the name is taken.
+    Raises ``InvalidValueError`` for a bad name, type or resource type, or
+    past ``MAX_CUSTOM_ATTRIBUTES`` (Users' and Groups' together);
+    ``ConflictError`` when the name is taken in that resource type.
     """
-    if not _NAME.fullmatch(name) or USER_RESOURCE.resolve(None, name) is not None:
+    base = BASE_RESOURCES.get(resource_type)
+    if base is None:
+        raise InvalidValueError(f"resourceType must be one of {', '.join(BASE_RESOURCES)}.")
+    if not _NAME.fullmatch(name) or base.resolve(None, name) is not None:
         raise InvalidValueError(f'"{name}" is not a valid attribute name, or is a core one.')
     if type not in ATTRIBUTE_TYPES:
         raise InvalidValueError(f"type must be one of {', '.join(ATTRIBUTE_TYPES)}.")
@@ -61,6 +66,7 @@ def declare_custom_attribute(
             with transaction.atomic():  # a savepoint: the conflict below leaves the rest usable
                 attribute = CustomAttribute.objects.create(
                     organization=organization,
+                    resource_type=resource_type,
                     name=name,
                     type=type,
                     multi_valued=multi_valued,
@@ -87,7 +93,7 @@ def delete_custom_attribute(attribute: CustomAttribute, actor: Actor) -> None:
     """
     organization = attribute.organization
     with audited(organization):
-        key = f"{organization_urn(organization)}:{attribute.name}"
+        key = f"{organization_urn(organization, attribute.resource_type)}:{attribute.name}"
         ScimExtensionValue.objects.for_tenant(organization).filter(key__iexact=key).delete()
         before = _summary(attribute)
         pk = attribute.pk

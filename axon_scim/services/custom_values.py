@@ -17,10 +17,10 @@ from django.core.cache import caches
 from ..audit import Actor, record_event
 from ..conf import scim_settings
 from ..extension_models import ScimExtensionValue
-from ..extension_values import render_extensions, row_state
-from ..extensions import custom_schemas
+from ..extension_values import load_extension_rows, render_extensions, row_state
+from ..extensions import custom_schemas, resource_type
 from ..models import Organization, ScimGroup, ScimUser
-from ..protocol.schemas import ResourceType
+from ..protocol.schemas import GROUP_RESOURCE, ResourceType
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,16 @@ def store_extension_rows(
     ScimExtensionValue.objects.bulk_create(rows)
 
 
+def group_extensions(
+    organization: Organization, group: ScimGroup | None
+) -> tuple[ResourceType, list[ScimExtensionValue]]:
+    """The organization's Group type and ``group``'s custom rows (no query when it has none)."""
+    resource = resource_type(GROUP_RESOURCE, organization)
+    if group is None or not custom_schemas(resource):
+        return resource, []
+    return resource, load_extension_rows("group_id", [group.pk]).get(group.pk, [])
+
+
 def extension_payload(
     doc: dict[str, Any],
     resource: ResourceType,
@@ -60,7 +70,7 @@ def extension_payload(
     """
     if rows is not None:
         doc = {}
-        render_extensions(doc, rows, resource, everything=True)
+        render_extensions(doc, rows, resource, write_only=True)
     return {schema.id: dict(doc.get(schema.id) or {}) for schema in custom_schemas(resource)}
 
 
@@ -71,15 +81,6 @@ def snapshot_extensions(
     if custom_schemas(resource):
         render_extensions(snapshot, rows, resource)
     return snapshot
-
-
-def with_write_only(
-    doc: dict[str, Any], rows: Sequence[ScimExtensionValue], resource: ResourceType
-) -> dict[str, Any]:
-    """``doc`` (a rendered resource) with its never-returned custom values: what a PATCH edits."""
-    if custom_schemas(resource):
-        render_extensions(doc, rows, resource, everything=True)
-    return doc
 
 
 def with_ignored(snapshot: dict[str, Any], ignored: Sequence[str]) -> dict[str, Any]:
@@ -118,9 +119,9 @@ def note_ignored(
 
 __all__ = [
     "extension_payload",
+    "group_extensions",
     "note_ignored",
     "snapshot_extensions",
     "store_extension_rows",
     "with_ignored",
-    "with_write_only",
 ]

@@ -10,7 +10,7 @@ changes nothing at all: no version, no event, no signal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,8 @@ from django.utils.timezone import now
 
 from .. import role_sync, signals
 from ..audit import Actor, audited, record_event
+from ..extension_models import ScimExtensionValue
+from ..extension_values import extension_rows, row_state
 from ..models import Organization, ScimGroup, ScimMembership, ScimUser
 from ..protocol.errors import InvalidValueError
 from ..protocol.etag import check_if_match, make_etag
@@ -31,7 +33,7 @@ from ..protocol.patch import (
     collapse_member_changes,
     split_member_operations,
 )
-from ..protocol.schemas import GROUP_RESOURCE
+from ..protocol.schemas import GROUP_RESOURCE, ResourceType
 from ..rendering import GroupRenderer
 from ._common import (
     CHUNK,
@@ -44,6 +46,7 @@ from ._common import (
     lock_users,
     parse_id,
 )
+from .custom_values import group_extensions, note_ignored, store_extension_rows, with_ignored
 
 __all__ = [
     "Members",
@@ -60,10 +63,26 @@ GROUP_LABELS = {"display_name": "displayName", "external_id": "externalId"}
 AUDITED_IDS = 100  # member ids listed in one audit event; the count is always exact
 
 
-def _group_snapshot(group: ScimGroup) -> dict[str, Any]:
-    doc = GroupRenderer("").render(group, None)
+def _group_snapshot(
+    group: ScimGroup,
+    custom: Sequence[ScimExtensionValue] = (),
+    resource: ResourceType = GROUP_RESOURCE,
+) -> dict[str, Any]:
+    """The group as the audit log keeps it: without metadata or members, with custom values."""
+    doc = GroupRenderer("").render(group, None, resource, custom)
     doc.pop("meta", None)
     return doc
+
+
+def _store_custom(
+    organization: Organization,
+    group: ScimGroup,
+    custom: list[ScimExtensionValue],
+    previous: list[ScimExtensionValue] | None,
+) -> None:
+    """Write the group's custom rows (when they changed) and keep them for the response."""
+    store_extension_rows(organization, group, custom, previous)
+    group.scim_extensions = custom  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -281,11 +300,21 @@ def _member_values(doc: dict[str, Any]) -> list[str]:
     return [str(item["value"]) for item in doc.get("members") or () if item.get("value")]
 
 
-def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) -> ScimGroup:
+def create_group(
+    organization: Organization,
+    actor: Actor,
+    doc: dict[str, Any],
+    *,
+    ignored: Sequence[str] = (),
+) -> ScimGroup:
     """Create a group, with its members, from a normalized document (POST /Groups).
 
-    Locks: see services._common (the members: users locked, groups FOR KEY SHARE).
+    ``ignored`` names the attributes the client sent that nobody declared;
+    the audit event notes them. Locks: see services._common (the members:
+    users locked, groups FOR KEY SHARE).
     """
+    resource, _ = group_extensions(organization, None)
+    custom = extension_rows(doc, resource)
     group = ScimGroup(
         organization=organization,
         display_name=doc["displayName"],
@@ -297,6 +326,7 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
         with audited(organization):
             members = _resolve_members(organization, None, ids, lock_users(organization, ids))
             group.save(force_insert=True)
+            _store_custom(organization, group, custom, None)
             _add_rows(organization, group, members)
             _touch_users(organization, members.users)
             _hold_groups(organization, members.groups)
@@ -316,7 +346,10 @@ def create_group(organization: Organization, actor: Actor, doc: dict[str, Any]) 
                 "group.created",
                 "Group",
                 group.pk,
-                after={**_group_snapshot(group), "memberCount": len(members)},
+                after=with_ignored(
+                    {**_group_snapshot(group, custom, resource), "memberCount": len(members)},
+                    ignored,
+                ),
             )
     except IntegrityError as exc:
         raise group_name_conflict(exc, group.display_name) or exc from None
@@ -330,25 +363,36 @@ def replace_group(
     doc: dict[str, Any],
     *,
     if_match: str | None = None,
+    ignored: Sequence[str] = (),
 ) -> ScimGroup:
-    """Replace a group (PUT): its name, externalId and the whole member list.
+    """Replace a group (PUT): its name, externalId, custom attributes and the whole member list.
 
     Locks: see services._common (the group, its old and new members, their
     accounts, the roles). A PUT that repeats the group changes nothing.
+    ``ignored`` names the attributes the client sent that nobody declared.
     """
     try:
         with audited(organization):
             group = lock_group(organization, group_id)
             check_if_match(if_match, make_etag(group.version))
-            before = _group_snapshot(group)
+            resource, old_custom = group_extensions(organization, group)
+            custom = extension_rows(doc, resource, old_custom)
+            before = _group_snapshot(group, old_custom, resource)
             group.display_name = doc["displayName"]
             group.external_id = doc.get("externalId") or None
             check_lengths(group, GROUP_LABELS)
             replace = MemberChange("replace", tuple(_member_values(doc)))
             delta = _change_members(organization, group, [replace])
             delta.settle(organization, actor)
-            if delta or _group_snapshot(group) != before:
+            custom_changed = row_state(custom) != row_state(old_custom)
+            if delta or custom_changed or _group_snapshot(group, custom, resource) != before:
+                _store_custom(organization, group, custom, old_custom)
                 touch_group(group)
+                after = {
+                    **_group_snapshot(group, custom, resource),
+                    "memberCount": len(delta.after),
+                    **delta.summary(),
+                }
                 record_event(
                     organization,
                     actor,
@@ -356,12 +400,11 @@ def replace_group(
                     "Group",
                     group.pk,
                     before=before,
-                    after={
-                        **_group_snapshot(group),
-                        "memberCount": len(delta.after),
-                        **delta.summary(),
-                    },
+                    after=with_ignored(after, ignored),
                 )
+            else:
+                note_ignored(organization, actor, "Group", group.pk, ignored)
+            group.scim_extensions = custom  # type: ignore[attr-defined]
     except IntegrityError as exc:
         raise group_name_conflict(exc, str(doc.get("displayName"))) or exc from None
     return group
@@ -374,11 +417,13 @@ def patch_group(
     operations: list[PatchOperation],
     *,
     if_match: str | None = None,
+    ignored: Sequence[str] = (),
 ) -> ScimGroup:
     """Apply PATCH operations to a group; member changes are set operations on rows.
 
     Locks: see services._common (the group, the members the operations name,
-    their accounts, the roles). A PATCH that changes nothing writes nothing.
+    their accounts, the roles). A PATCH that changes nothing writes nothing
+    (``note_ignored`` at most, for the undeclared attributes it named).
     """
     attribute_ops, member_changes = split_member_operations(operations)
     member_changes = collapse_member_changes(member_changes)  # the same effect, a few set ops
@@ -386,22 +431,27 @@ def patch_group(
         with audited(organization):
             group = lock_group(organization, group_id)
             check_if_match(if_match, make_etag(group.version))
-            before = _group_snapshot(group)
+            resource, old_custom = group_extensions(organization, group)
+            before, custom = _group_snapshot(group, old_custom, resource), old_custom
             if attribute_ops:
-                doc = apply_patch(
-                    GroupRenderer("").render(group, None), attribute_ops, GROUP_RESOURCE
+                current = GroupRenderer("").render(
+                    group, None, resource, old_custom, write_only=True
                 )
+                doc = apply_patch(current, attribute_ops, resource)
                 if not doc.get("displayName"):
                     raise InvalidValueError("displayName is required.")
                 group.display_name = doc["displayName"]
                 group.external_id = doc.get("externalId") or None
-            changed = _group_snapshot(group) != before
+                custom = extension_rows(doc, resource, old_custom, replacing=False)
+            custom_changed = row_state(custom) != row_state(old_custom)
+            changed = custom_changed or _group_snapshot(group, custom, resource) != before
             summary: dict[str, Any] = {}
             if member_changes:
                 delta = _change_members(organization, group, member_changes)
                 delta.settle(organization, actor)
                 changed, summary = changed or bool(delta), delta.summary()
             if changed:
+                _store_custom(organization, group, custom, old_custom)
                 touch_group(group)
                 record_event(
                     organization,
@@ -410,8 +460,13 @@ def patch_group(
                     "Group",
                     group.pk,
                     before=before,
-                    after={**_group_snapshot(group), **summary},
+                    after=with_ignored(
+                        {**_group_snapshot(group, custom, resource), **summary}, ignored
+                    ),
                 )
+            else:
+                note_ignored(organization, actor, "Group", group.pk, ignored)
+            group.scim_extensions = custom  # type: ignore[attr-defined]
     except IntegrityError as exc:
         raise group_name_conflict(exc, group.display_name) or exc from None
     return group
@@ -436,7 +491,8 @@ def delete_group(
     with audited(organization):
         group = lock_group(organization, group_id)
         check_if_match(if_match, make_etag(group.version))
-        before = _group_snapshot(group)
+        resource, custom = group_extensions(organization, group)
+        before = _group_snapshot(group, custom, resource)
         delta = _change_members(organization, group, [MemberChange("remove_all", ())])
         delta.settle(organization, actor)
         pk = group.pk

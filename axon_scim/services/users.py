@@ -8,6 +8,7 @@ roles from groups withdrawn); turning it true again reactivates it. Its
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -55,7 +56,6 @@ from .custom_values import (
     snapshot_extensions,
     store_extension_rows,
     with_ignored,
-    with_write_only,
 )
 from .groups import touch_group
 
@@ -271,8 +271,8 @@ def patch_user(
     """Apply PATCH operations to a user, all of them or none (RFC 7644 section 3.5.2)."""
 
     def patched(user: ScimUser, context: UserContext) -> dict[str, Any]:
-        resource, rows = context.resource or USER_RESOURCE, context.extensions.get(user.pk, [])
-        current = with_write_only(UserRenderer("").render(user, context), rows, resource)
+        current = UserRenderer("").render(user, replace(context, write_only=True))
+        resource = context.resource or USER_RESOURCE
         limit = scim_settings.MAX_VALUES_PER_ATTRIBUTE
         return apply_patch(current, operations, resource, max_values=limit)
 

@@ -39,7 +39,9 @@ def group_document(
     """A Group's POST or PUT body; 400 ``tooMany`` past ``MAX_MEMBERS_PER_WRITE`` members.
 
     Each member a write names is looked up, linked and possibly given its
-    role; more than that many would outlast any sensible request time.
+    role; more than that many would outlast any sensible request time. As
+    for Users, the names of attributes ``resource`` does not know are
+    appended to ``ignored``.
     """
     doc = normalize_document(body, resource, require=True, ignored=ignored)
     count, limit = len(doc.get("members") or ()), scim_settings.MAX_MEMBERS_PER_WRITE

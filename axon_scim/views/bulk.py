@@ -46,7 +46,6 @@ from ..protocol.bulk import (
 )
 from ..protocol.errors import BulkReferenceError, ScimError
 from ..protocol.etag import make_etag
-from ..protocol.schemas import USER_RESOURCE
 from .base import ScimView
 from .bodies import patch_operations, resource_document
 from .errors import scim_error_for
@@ -195,9 +194,9 @@ class BulkRun:
         org, actor, version = self.organization, self.actor, operation.version
         # With the organization's extensions, as the resource's own endpoint reads it.
         resource = resource_type(operation.resource, org)
-        # Undeclared attributes, for the audit event (the User services take them so far).
+        # Undeclared attributes, for the audit event.
         ignored: list[str] = []
-        noted = {"ignored": ignored} if resource.name == USER_RESOURCE.name else {}
+        noted = {"ignored": ignored}
         if operation.method == "POST":
             doc = resource_document(resource, data, ignored)
             return 201, _verb("create", operation)(org, actor, doc, **noted)

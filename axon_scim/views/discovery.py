@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from ..authentication import ScimPrincipal, ScimTokenAuthentication
 from ..conf import scim_settings
-from ..extensions import all_host_schemas, organization_schema, resource_type
+from ..extensions import all_host_schemas, organization_schemas, resource_type
 from ..models import Organization, ScimToken
 from ..protocol import constants as c
 from ..protocol import errors
@@ -96,7 +96,7 @@ class OptionalTokenAuthentication(ScimTokenAuthentication):
 
 
 class ExtensibleDiscoveryView(DiscoveryView):
-    """Schemas and ResourceTypes: with a token, the organization's own extension is listed too."""
+    """Schemas and ResourceTypes: with a token, the organization's own extensions are listed too."""
 
     authentication_classes = [OptionalTokenAuthentication]
     uses_database = True
@@ -110,8 +110,7 @@ class ExtensibleDiscoveryView(DiscoveryView):
         return tuple(resource_type(rt, organization) for rt in RESOURCE_TYPES)
 
     def schemas(self) -> tuple[Schema, ...]:
-        own = organization_schema(self.caller_organization())
-        return (*SCHEMAS, *all_host_schemas(), *((own,) if own is not None else ()))
+        return (*SCHEMAS, *all_host_schemas(), *organization_schemas(self.caller_organization()))
 
 
 class SchemaListView(ExtensibleDiscoveryView):

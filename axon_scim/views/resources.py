@@ -17,7 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..extensions import resource_type
+from ..extension_models import ScimExtensionValue
+from ..extension_values import load_extension_rows
+from ..extensions import custom_schemas, resource_type
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
@@ -249,22 +251,38 @@ class GroupResourceView(ResourceView[ScimGroup]):
         """Groups of the token's organization: the one place SCIM group reads are scoped."""
         return ScimGroup.objects.for_tenant(self.organization)
 
-    def group_document(self) -> dict[str, Any]:
+    def document(self) -> tuple[dict[str, Any], list[str]]:
         """The request's Group (POST, PUT), read as ``bodies.group_document`` reads it."""
-        return group_document(self.body(), self.resource)
+        ignored: list[str] = []
+        return group_document(self.body(), self.resource, ignored), ignored
+
+    def custom_rows(self, groups: list[ScimGroup]) -> dict[Any, list[ScimExtensionValue]]:
+        """The custom attribute rows of ``groups`` (one query), when the type has any."""
+        if not custom_schemas(self.resource):
+            return {}
+        kept = getattr(groups[0], "scim_extensions", None) if len(groups) == 1 else None
+        if kept is not None:  # the service that wrote the group kept its rows
+            return {groups[0].pk: kept}
+        return load_extension_rows("group_id", [group.pk for group in groups])
+
+    def render_group(
+        self, renderer: GroupRenderer, group: ScimGroup, members: Any, custom: dict[Any, Any]
+    ) -> dict[str, Any]:
+        return renderer.render(group, members, self.resource, custom.get(group.pk, ()))
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
-        renderer = GroupRenderer(self.base_url())
+        renderer, resource = GroupRenderer(self.base_url()), self.resource
         members = (
             renderer.members_of([group.pk for group in rows])
-            if wants("members", attributes, excluded, GROUP_RESOURCE)
+            if wants("members", attributes, excluded, resource)
             else {}
         )
+        custom = self.custom_rows(rows)
         return [
             project(
-                renderer.render(group, members.get(group.pk)),
-                GROUP_RESOURCE,
+                self.render_group(renderer, group, members.get(group.pk), custom),
+                resource,
                 attributes,
                 excluded,
             )
@@ -277,22 +295,34 @@ class GroupResourceView(ResourceView[ScimGroup]):
         renderer = GroupRenderer(self.base_url())
         attributes, excluded = self.projection()
         where = renderer.location(obj.pk) if location else None
-        if not wants("members", attributes, excluded, GROUP_RESOURCE):
-            doc = renderer.render(obj, None)
+        custom = self.custom_rows([obj])
+        if not wants("members", attributes, excluded, self.resource):
+            doc = self.render_group(renderer, obj, None, custom)
         elif attributes or any(name.startswith("members.") for name in excluded):
             # Members cut down by sub-attribute: the general path.
-            doc = renderer.render(obj, renderer.members_of([obj.pk])[obj.pk])
+            doc = self.render_group(renderer, obj, renderer.members_of([obj.pk])[obj.pk], custom)
         else:
-            return self._whole_members_response(obj, renderer, status=status, location=where)
+            return self._whole_members_response(
+                obj, renderer, custom, status=status, location=where
+            )
         return self.document_response(doc, obj.version, status=status, location=where)
 
     def _whole_members_response(
-        self, group: ScimGroup, renderer: GroupRenderer, *, status: int, location: str | None
+        self,
+        group: ScimGroup,
+        renderer: GroupRenderer,
+        custom: dict[Any, Any],
+        *,
+        status: int,
+        location: str | None,
     ) -> HttpResponse:
         # Whole members, possibly 100,000 of them: written straight to JSON
-        # text, never built as one dict per member.
+        # text, never built as one dict per member. Custom values come after
+        # ``members`` and an empty list is never one, so the split finds members.
         attributes, excluded = self.projection()
-        doc = project(renderer.render(group, []), GROUP_RESOURCE, attributes, excluded)
+        doc = project(
+            self.render_group(renderer, group, [], custom), self.resource, attributes, excluded
+        )
         head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
             '"members":[]', 1
         )
@@ -352,7 +382,8 @@ class GroupListView(GroupResourceView):
         return self.list_response(self.list_query(self.resource))
 
     def post(self, request: Request) -> HttpResponseBase:
-        group = services.create_group(self.organization, self.actor(), self.group_document())
+        doc, ignored = self.document()
+        group = services.create_group(self.organization, self.actor(), doc, ignored=ignored)
         return self.object_response(group, status=201, location=True)
 
 
@@ -364,15 +395,17 @@ class GroupDetailView(GroupResourceView):
         return self.not_modified(group.version) or self.object_response(group)
 
     def put(self, request: Request, pk: str) -> HttpResponseBase:
+        doc, ignored = self.document()
         group = services.replace_group(
-            self.organization, self.actor(), pk, self.group_document(), if_match=self.if_match
+            self.organization, self.actor(), pk, doc, if_match=self.if_match, ignored=ignored
         )
         return self.object_response(group)
 
     def patch(self, request: Request, pk: str) -> HttpResponseBase:
-        operations = patch_operations(self.body(), self.resource)
+        ignored: list[str] = []
+        operations = patch_operations(self.body(), self.resource, ignored)
         group = services.patch_group(
-            self.organization, self.actor(), pk, operations, if_match=self.if_match
+            self.organization, self.actor(), pk, operations, if_match=self.if_match, ignored=ignored
         )
         return self.object_response(group)
 

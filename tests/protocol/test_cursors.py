@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -145,6 +146,8 @@ def test_the_fingerprint_binds_organization_and_resource_type() -> None:
         42,
         datetime(2025, 10, 9, 13, 3, 21, 123456, tzinfo=UTC),
         uuid.UUID("5f0c1d2e-0000-4000-8000-000000000001"),
+        Decimal("7.000000000000"),  # a custom integer or decimal attribute's column
+        Decimal("-0.5"),
     ],
 )
 def test_the_payload_gives_back_the_same_position(key: Any) -> None:
@@ -180,6 +183,8 @@ def test_a_sort_key_of_another_type_is_a_programming_error() -> None:
         {"q": "abc", "k": ["i", True], "id": ["u", str(ID)]},
         {"q": "abc", "k": ["s", 5], "id": ["u", str(ID)]},
         {"q": "abc", "k": ["s"], "id": ["u", str(ID)]},
+        {"q": "abc", "k": ["d", "seven"], "id": ["u", str(ID)]},
+        {"q": "abc", "k": ["d", 7], "id": ["u", str(ID)]},
     ],
 )
 def test_a_payload_that_is_not_ours_is_invalid_cursor(payload: Any) -> None:

@@ -133,9 +133,11 @@ class Command(BaseCommand):
             assign_perm("configure_sso", user, organization)
             _token, secret = issue_token(organization, ACTOR, label=f"demo token for {username}")
             seed_roles_and_groups(organization)
-            if not CustomAttribute.objects.for_tenant(organization).filter(name="region").exists():
-                # One custom attribute of the organization's own, to try in SCIM at once.
-                declare_custom_attribute(organization, ACTOR, name="region")
+            # Custom attributes of the organization's own, to try in SCIM at once.
+            for kind, name in (("User", "region"), ("Group", "costCenter")):
+                declared = CustomAttribute.objects.for_tenant(organization)
+                if not declared.filter(resource_type=kind, name=name).exists():
+                    declare_custom_attribute(organization, ACTOR, name=name, resource_type=kind)
 
         self.stderr.write(
             f"{'Created' if org_created else 'Reusing'} organization {slug!r}; "
