@@ -213,7 +213,7 @@ class UserResourceView(ResourceView[ScimUser]):
     def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
         resource = self.resource
-        context = UserContext.load(
+        context = UserContext.read(
             rows,
             values=any(wants(name, attributes, excluded, resource) for name in MULTI_VALUED),
             groups=wants("groups", attributes, excluded, resource),
@@ -229,7 +229,7 @@ class UserResourceView(ResourceView[ScimUser]):
     ) -> Response:
         renderer = UserRenderer(self.base_url())
         # After a write the service has kept the rows it wrote: no need to read them back.
-        context = getattr(obj, "scim_context", None) or UserContext.load(
+        context = getattr(obj, "scim_context", None) or UserContext.read(
             [obj], resource=self.resource
         )
         return self.document_response(
