@@ -115,7 +115,8 @@ def _columns(
 ) -> tuple[list[str], str]:
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
-    return [f.attname for f in fields], ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    columns = ", ".join(f"{alias}.{quote(str(f.column))}" for f in fields)
+    return [f.attname for f in fields], columns
 
 
 def token_by_hash(digest: str) -> ScimToken | None:

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .attributes import (
     USER_ATTRIBUTES,
@@ -318,13 +319,17 @@ class GroupRenderer:
         )
         return doc
 
+    def member_bases(self) -> dict[str, str]:
+        """The start of a member's ``$ref``, by its ``type``."""
+        return {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
+
     def members_json(self, group_id: UUID) -> str:
         """The group's ``members`` as JSON text, the same values ``members_of`` gives.
 
         A group can have 100,000 members: formatting each straight to text
         costs a fraction of building a dict per member and rendering those.
         """
-        urls = {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
+        urls = self.member_bases()
         if connection.vendor == "postgresql":
             return _members_json_in_sql(group_id, urls)
         rows = (
@@ -391,17 +396,29 @@ def _member_sql(column: str, table: str, kind: str) -> str:
     )
 
 
-def _members_json_in_sql(group_id: UUID, urls: dict[str, str]) -> str:
-    """``members_json`` built by PostgreSQL: one row of text, no Python per member."""
+# One member's JSON text (its ``$ref`` bases are the two parameters, User's then Group's),
+# over ``members_from_sql``.
+MEMBER_ITEM_SQL = (
+    f"CASE WHEN m.user_id IS NOT NULL THEN {_member_sql('user_id', 'u', 'User')}"
+    f" ELSE {_member_sql('member_group_id', 'g', 'Group')} END"
+)
+
+
+def members_from_sql(connection: BaseDatabaseWrapper) -> str:
+    """Membership rows ``m`` with their user ``u`` or group ``g``, for ``MEMBER_ITEM_SQL``."""
     quote = connection.ops.quote_name
-    sql = (
-        f"SELECT string_agg(CASE WHEN m.user_id IS NOT NULL"
-        f" THEN {_member_sql('user_id', 'u', 'User')}"
-        f" ELSE {_member_sql('member_group_id', 'g', 'Group')} END, ',' ORDER BY m.id)"
-        f" FROM {quote(ScimMembership._meta.db_table)} m"
+    return (
+        f"{quote(ScimMembership._meta.db_table)} m"
         f" LEFT JOIN {quote(ScimUser._meta.db_table)} u ON u.id = m.user_id"
         f" LEFT JOIN {quote(ScimGroup._meta.db_table)} g ON g.id = m.member_group_id"
-        " WHERE m.group_id = %s"
+    )
+
+
+def _members_json_in_sql(group_id: UUID, urls: dict[str, str]) -> str:
+    """``members_json`` built by PostgreSQL: one row of text, no Python per member."""
+    sql = (
+        f"SELECT string_agg({MEMBER_ITEM_SQL}, ',' ORDER BY m.id)"
+        f" FROM {members_from_sql(connection)} WHERE m.group_id = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [urls["User"], urls["Group"], group_id])

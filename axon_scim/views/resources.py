@@ -10,14 +10,23 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
 
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
 from ..extensions import resource_type
+from ..member_stream import (
+    MemberChunks,
+    StreamedDocument,
+    can_stream,
+    first_chunk,
+    group_connection,
+)
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
@@ -288,19 +297,63 @@ class GroupResourceView(ResourceView[ScimGroup]):
 
     def _whole_members_response(
         self, group: ScimGroup, renderer: GroupRenderer, *, status: int, location: str | None
-    ) -> HttpResponse:
-        # Whole members, possibly 100,000 of them: written straight to JSON
-        # text, never built as one dict per member.
+    ) -> HttpResponseBase:
+        # Whole members, possibly a million of them: written by PostgreSQL as JSON
+        # text, never built as one dict per member, and streamed past one chunk.
+        if not can_stream():
+            members: str | None = renderer.members_json(group.pk)
+        else:
+            members = first_chunk(group.pk, group.organization_id, renderer.member_bases())
+            if members is None:
+                return self._streamed_members_response(group.pk, renderer, status, location)
+        head, tail = self._around_members(group, renderer)
+        response = HttpResponse(
+            f'{head}"members":{members}{tail}'.encode(),
+            status=status,
+            content_type=self.request.accepted_renderer.media_type,
+        )
+        return self._with_headers(response, group.version, location)
+
+    def _streamed_members_response(
+        self, pk: UUID, renderer: GroupRenderer, status: int, location: str | None
+    ) -> StreamingHttpResponse:
+        """The group and its members from one snapshot, the members sent chunk by chunk.
+
+        Everything that can fail runs before the response exists (see ``member_stream``).
+        """
+        connection = group_connection()
+        with transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            group = self.get_object(str(pk))
+            chunks = MemberChunks(group.pk, group.organization_id, renderer.member_bases())
+        try:
+            head, tail = self._around_members(group, renderer)
+            response = StreamingHttpResponse(
+                StreamedDocument(head, chunks, tail),
+                status=status,
+                content_type=self.request.accepted_renderer.media_type,
+            )
+        except BaseException:
+            chunks.close()
+            raise
+        self._with_headers(response, group.version, location)
+        return response
+
+    def _around_members(self, group: ScimGroup, renderer: GroupRenderer) -> tuple[str, str]:
+        """The group's JSON document before and after its ``members`` array."""
         attributes, excluded = self.projection()
         doc = project(renderer.render(group, []), GROUP_RESOURCE, attributes, excluded)
-        head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
-            '"members":[]', 1
-        )
-        body = f'{head}"members":{renderer.members_json(group.pk)}{tail}'
-        response = HttpResponse(
-            body.encode(), status=status, content_type=self.request.accepted_renderer.media_type
-        )
-        response["ETag"] = make_etag(group.version)
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        head, tail = text.split('"members":[]', 1)
+        return head, tail
+
+    @staticmethod
+    def _with_headers(
+        response: HttpResponseBase, version: int, location: str | None
+    ) -> HttpResponseBase:
+        # The ETag is the version's, never the body's: a streamed body is not known in advance.
+        response["ETag"] = make_etag(version)
         if location:
             response["Location"] = location
         return response
