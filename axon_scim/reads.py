@@ -9,8 +9,9 @@ read model instances through the ORM.
 
 - ``user_values`` and ``user_groups``: what a page of users needs besides
   its own rows (``UserContext.read``);
-- ``token_by_hash``: the bearer token and its organization, on PostgreSQL
-  (elsewhere the ORM query, whose converters SQLite's dates need).
+- ``token_by_hash``: the bearer token and its organization, and
+  ``group_by_id``: one group of an organization, on PostgreSQL (elsewhere
+  the ORM query, whose converters SQLite's dates need).
 """
 
 from __future__ import annotations
@@ -25,9 +26,16 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
-from .models import Organization, ScimGroup, ScimMembership, ScimToken, ScimUser, ScimUserValue
+from .models import (
+    Organization,
+    ScimGroup,
+    ScimMembership,
+    ScimToken,
+    ScimUser,
+    ScimUserValue,
+)
 
-__all__ = ["ValueRow", "token_by_hash", "user_groups", "user_values"]
+__all__ = ["ValueRow", "group_by_id", "token_by_hash", "user_groups", "user_values"]
 
 
 class ValueRow(NamedTuple):
@@ -144,3 +152,19 @@ def token_by_hash(digest: str) -> ScimToken | None:
     # As select_related leaves it: reading token.organization runs no query.
     ScimToken.organization.field.set_cached_value(token, organization)
     return token
+
+
+def group_by_id(organization_id: int, pk: UUID) -> ScimGroup | None:
+    """The group ``pk`` of the organization, or None: ``for_tenant``'s scope, in plain SQL."""
+    connection = _connection(ScimGroup)
+    if connection.vendor != "postgresql":
+        return ScimGroup.objects.for_tenant(organization_id).filter(pk=pk).order_by().first()
+    names, columns = _columns(connection, ScimGroup, "g")
+    sql = (
+        f"SELECT {columns} FROM {_table(connection, ScimGroup)} g"
+        " WHERE g.organization_id = %s AND g.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, pk])
+        row = cursor.fetchone()
+    return None if row is None else ScimGroup.from_db(connection.alias, names, row)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import cursor_walk
+from bench import bigroup, cursor_walk
 from bench.bulk import markdown as bulk_markdown
 from bench.bulk import target as bulk_target
 from bench.config import Sizes
@@ -120,6 +120,7 @@ def build(
     limits: dict[str, Any] | None = None,
     walk: dict[str, Any] | None = None,
     bulk: dict[str, Any] | None = None,
+    big_group: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results document of one run; ``limits``, ``walk`` and ``bulk`` are what
     ``bench.limits.run``, ``bench.cursor_walk.run`` and ``bench.bulk.run`` measured."""
@@ -160,6 +161,9 @@ def build(
     if bulk:
         doc["bulk"] = bulk
         doc["targets"].append(bulk_target(bulk))
+    if big_group:
+        doc["big_group"] = big_group
+        doc["targets"].append(bigroup.target(big_group))
     doc["run"] = {
         "sizes": size.as_dict(),
         "seconds": round(seconds, 1),
@@ -338,6 +342,8 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += heaviest_markdown(doc["limits"])
     if doc.get("bulk"):
         lines += bulk_markdown(doc["bulk"])
+    if doc.get("big_group"):
+        lines += bigroup.markdown(doc["big_group"])
     lines += ["## Targets (issues 4, 7 and 9)", "", "| target | measured | met |", "|---|---|---|"]
     for target in doc["targets"]:
         met = {True: "yes", False: f"**no**: {target['gap']}", None: "-"}[target["met"]]

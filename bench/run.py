@@ -10,6 +10,8 @@
    and reading the workers' peak RSS around it;
 4. walks by cursor (S11, ``cursor_walk``); times the heaviest requests alone (``limits``, "L"),
    then a Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
+   reads a 1,000,000-member group on a server of its own, only when ``--only`` names S8b
+   (``bigroup``);
 5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bulk, cursor_walk, data, limits, report
+from bench import bigroup, bulk, cursor_walk, data, limits, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.scenarios import ORDER, SCENARIOS, Scenario, Target, parse_body
 
@@ -470,6 +472,7 @@ def main() -> int:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
                 heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
             bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say, only)
+            big_group = bigroup.run(say, only)
         finally:
             for server in servers:
                 server.stop()
@@ -484,6 +487,7 @@ def main() -> int:
         limits=heaviest,
         walk=walk,
         bulk=bulk_result,
+        big_group=big_group,
     )
     markdown = report.markdown(document)
     print(markdown)

@@ -35,6 +35,7 @@ from ..protocol.listing import ListQuery, cursor_list_response, list_response
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from ..querying import compile_filter, keyset_for, order_by_for
+from ..reads import group_by_id
 from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
 from .bodies import group_document, patch_operations, user_document
@@ -257,6 +258,15 @@ class GroupResourceView(ResourceView[ScimGroup]):
     def get_queryset(self) -> QuerySet[ScimGroup]:
         """Groups of the token's organization: the one place SCIM group reads are scoped."""
         return ScimGroup.objects.for_tenant(self.organization)
+
+    def get_object(self, pk: str) -> ScimGroup:
+        """The group of this organization with id ``pk``, else 404; read as ``get_queryset``
+        scopes it, by SQL written once (``reads``)."""
+        uuid_pk = services.parse_id(pk)
+        found = group_by_id(self.organization.pk, uuid_pk) if uuid_pk else None
+        if found is None:
+            raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
+        return found
 
     def group_document(self) -> dict[str, Any]:
         """The request's Group (POST, PUT), read as ``bodies.group_document`` reads it."""
