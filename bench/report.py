@@ -40,12 +40,12 @@ FULL_USERS = 100_000
 # (cProfile, EXPLAIN ANALYZE) and the per-request query logs, at commit b0ad0ba.
 # Re-check when the views change.
 REMEDIES: dict[str, str] = {
-    "S1: at least 60%": "The queries are indexed and cost under 0.3 ms; the gap is Python: "
+    "S1: at least 75%": "The queries are indexed and cost under 0.3 ms; the gap is Python: "
     "DRF's request wrapping, the token lookup and project() walking the schema for "
     "every attribute of the document. A projection plan compiled once per (resource, "
     "attributes, excludedAttributes), and skipped for the default projection, closes "
     "most of it.",
-    "S2: at least 60%": "As S1: the Exists() lookup uses axon_scim_value_lookup and "
+    "S2: at least 75%": "As S1: the Exists() lookup uses axon_scim_value_lookup and "
     "costs 0.2 ms; the difference is the per-request Python work.",
     "S3: at least 30x": "The OFFSET now walks ids only and joins the page's 100 rows "
     "afterwards. What is left is rendering and projecting 100 documents (about a third "
@@ -62,12 +62,13 @@ REMEDIES: dict[str, str] = {
     "leaves (their groups changed) and appends to the audit chain; django-scim2 does "
     "neither. The chain head's row lock serializes writers of one organization for "
     "the length of its last three statements.",
-    "S8: under 1.5 s": "PostgreSQL writes the members array (string_agg of to_json "
-    "text), spliced into the document: no Python per member. The floor builds its "
-    "array with json_agg alike.",
-    "S8: worker RSS": "The members array is one string in the worker (about 18 bytes "
-    "per member beyond the JSON itself); a server-side cursor feeding a "
-    "StreamingHttpResponse would keep memory flat for a million members.",
+    "S8: under 1.0 s": "PostgreSQL writes each member's JSON text; a group past 5,000 "
+    "members is declared as a held cursor (one REPEATABLE READ snapshot with the group's "
+    "version) and streamed a chunk of 5,000 per FETCH. What is left is PostgreSQL's: "
+    "building 100,000 JSON texts and materializing the held cursor at commit. The floor "
+    "streams its members alike.",
+    "S8: worker RSS": "Past 5,000 members the body is streamed chunk by chunk (see S8b): "
+    "a worker holds one chunk of about 0.9 MB at a time.",
     "S4: at least as fast": "7 statements against django-scim2's 4, because a POST also "
     "creates the portal account (insert, then link) and appends to the audit chain "
     "(lock, then the events and the head's move in one statement). Creating the "
@@ -186,7 +187,10 @@ def targets(doc: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
     def add(name: str, met: bool | None, measured: str, gap: str = "") -> None:
         out.append({"target": name, "met": met, "measured": measured, "gap": "" if met else gap})
 
-    limits = {"S1": 4, "S2": 4, "S3": 5, "S6": 8, "S7": 4, "S8": 3, "S9": 5}
+    # S8 streams since issue 12: before the first byte, the token, the group and a size
+    # probe, then (past 5,000 members) SET TRANSACTION, the group and DECLARE in one
+    # REPEATABLE READ snapshot; the FETCHes run as the body is sent, uncounted.
+    limits = {"S1": 4, "S2": 4, "S3": 5, "S6": 8, "S7": 4, "S8": 6, "S9": 5}
     for key, limit in limits.items():
         queries = _get(doc, key, "ours", "queries")
         maximum = (doc["details"].get(key, {}).get("ours") or {}).get("queries_max", queries)
@@ -199,13 +203,13 @@ def targets(doc: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
                 f"{queries:g} on average, {maximum:g} at most",
                 f"{maximum - limit:g} over",
             )
-    for key in ("S1", "S2"):
+    for key in ("S1", "S2"):  # issue 12: 75% of the floor
         ratio = doc["details"].get(key, {}).get("ours_vs_floor")
         add(
-            f"{key}: at least 60% of the floor's throughput",
-            None if ratio is None else ratio >= 0.6,
+            f"{key}: at least 75% of the floor's throughput",
+            None if ratio is None else ratio >= 0.75,
             "not measured" if ratio is None else f"{ratio:.0%} of the floor",
-            "" if ratio is None else f"{0.6 - ratio:.0%} short (x{0.6 / ratio:.2f} needed)",
+            "" if ratio is None else f"{0.75 - ratio:.0%} short (x{0.75 / ratio:.2f} needed)",
         )
     for key, factor in (("S3", 30), ("S6", 5)):
         ratio = doc["details"].get(key, {}).get("ours_vs_django_scim2")
@@ -226,10 +230,10 @@ def targets(doc: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
         else f" (at {size.users:,} members; the target is for {FULL_USERS:,}: run FULL=1)"
     )
     add(
-        "S8: under 1.5 s per request" + scale,
-        None if p50 is None else p50 < 1500,
+        "S8: under 1.0 s per request" + scale,
+        None if p50 is None else p50 < 1000,
         "not measured" if p50 is None else f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms",
-        f"p50 {(p50 or 0) - 1500:,.0f} ms over",
+        f"p50 {(p50 or 0) - 1000:,.0f} ms over",
     )
     add(
         "S8: worker RSS grows by less than 150 MB" + scale,
