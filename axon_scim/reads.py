@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -121,8 +122,14 @@ def user_groups(organization_id: int, ids: Sequence[UUID]) -> dict[UUID, list[tu
 def _columns(
     connection: BaseDatabaseWrapper, model: type[Model], alias: str
 ) -> tuple[list[str], str]:
+    return _quoted_columns(connection.alias, model, alias)
+
+
+@cache
+def _quoted_columns(database: str, model: type[Model], alias: str) -> tuple[list[str], str]:
+    """The model's attribute names and its quoted columns; once per database and model."""
     fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
+    quote = connections[database].ops.quote_name
     columns = ", ".join(f"{alias}.{quote(str(f.column))}" for f in fields)
     return [f.attname for f in fields], columns
 

@@ -141,6 +141,9 @@ class UserContext:
         return context
 
 
+_UNREAD = object()
+
+
 class UserRenderer:
     """SCIM User documents of one base URL (``https://host/scim/v2``)."""
 
@@ -185,8 +188,12 @@ class UserRenderer:
                 "value": str(user.manager_id),
                 "$ref": self.location(user.manager_id),
             }
-            if user.manager is not None and user.manager.display_name:
-                manager["displayName"] = user.manager.display_name
+            # Read pages annotate the name (views' ``fetched``); a written user has its manager.
+            display = user.__dict__.get("manager_display_name", _UNREAD)
+            if display is _UNREAD:
+                display = user.manager.display_name if user.manager is not None else ""
+            if display:
+                manager["displayName"] = display
             enterprise["manager"] = manager
         if enterprise:
             doc["schemas"].append(c.ENTERPRISE_USER_SCHEMA)
