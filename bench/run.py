@@ -10,8 +10,8 @@
    and reading the workers' peak RSS around it;
 4. walks by cursor (S11, ``cursor_walk``); times the heaviest requests alone (``limits``, "L"),
    then a Bulk of 1,000 user creations against 1,000 single POSTs (``bulk``, "S10");
-   reads a 1,000,000-member group on a server of its own, only when ``--only`` names S8b
-   (``bigroup``);
+   reads a 1,000,000-member group on a server of its own, when ``--only`` names S8b or
+   a FULL run has no ``--only`` (``bigroup``);
 5. prints the Markdown table and writes bench/results/latest.md and .json.
 """
 
@@ -472,7 +472,7 @@ def main() -> int:
                 say("== L1..L12: the heaviest requests inside the limits, one at a time")
                 heaviest = limits.run(ours_server.port, ours_fixtures["token"], size, say)
             bulk_result = bulk.run(ours_server.port, ours_fixtures["token"], say, only)
-            big_group = bigroup.run(say, only)
+            big_group = bigroup.run(say, only, size.mode == "full")
         finally:
             for server in servers:
                 server.stop()
