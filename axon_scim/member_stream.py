@@ -17,9 +17,10 @@ answered whole, as before. A larger one is streamed:
 
 Past the first byte the status cannot change: a FETCH that fails (the
 database going away) ends the body short, which a client sees as broken
-JSON, and the WSGI server logs it. SQLite, and a request already inside a
-transaction (``ATOMIC_REQUESTS``: a held cursor must outlive the view), take
-the plain path.
+JSON, and the WSGI server logs it. SQLite, a request already inside a
+transaction (``ATOMIC_REQUESTS``: a held cursor must outlive the view), and
+``AXON_SCIM["STREAM_MEMBERS"] = False`` (PgBouncer in transaction mode, where
+the next FETCH may reach another server session) take the plain path.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS, Error, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .conf import scim_settings
 from .models import ScimGroup, ScimMembership
 from .rendering import MEMBER_ITEM_SQL, members_from_sql
 
@@ -59,7 +61,11 @@ def group_connection() -> BaseDatabaseWrapper:
 def can_stream() -> bool:
     """Whether a large group's members may be streamed on this request's connection."""
     connection = group_connection()
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return bool(
+        scim_settings.STREAM_MEMBERS
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
 
 
 def _items(group_id: UUID, organization_id: int, urls: dict[str, str]) -> tuple[str, list[Any]]:

@@ -145,3 +145,13 @@ def test_inside_a_transaction_the_members_come_whole(scim, team, small_chunks):
     response = scim.get(f"Groups/{team.pk}")
     assert not response.streaming
     assert response.json()["members"] == json.loads(GroupRenderer(BASE).members_json(team.pk))
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_streaming_can_be_turned_off(scim, team, small_chunks, settings):
+    """Behind PgBouncer in transaction mode a held cursor may not be there for the next FETCH."""
+    settings.AXON_SCIM = {"STREAM_MEMBERS": False}
+    response = scim.get(f"Groups/{team.pk}")
+    assert not response.streaming and len(response.json()["members"]) == 5
+    assert open_cursors() == 0
