@@ -11,6 +11,7 @@ from rest_framework.request import Request
 
 from .models import Organization, ScimToken
 from .protocol.errors import UnauthorizedError
+from .reads import token_by_hash
 
 # The request attribute that names a token refused as revoked or expired (request_failures).
 REFUSED_TOKEN = "axon_scim_refused_token"
@@ -47,9 +48,7 @@ class ScimTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise UnauthorizedError("The bearer token is not valid.") from None
         digest = ScimToken.hash_secret(secret)
-        # The hash is unique: a plain lookup, without the model's default ORDER BY.
-        lookup = ScimToken.objects.select_related("organization").filter(secret_hash=digest)
-        token = next(iter(lookup.order_by()), None)
+        token = token_by_hash(digest)
         # The lookup is by hash, so timing reveals nothing of the secret; the
         # compare is constant-time all the same.
         if token is None or not hmac.compare_digest(token.secret_hash, digest):

@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # (``statement_timeout``); None turns it off. When it fires the request is
     # rolled back and answers 503 with Retry-After. SQLite has no such setting.
     "STATEMENT_TIMEOUT": 10,
+    # PostgreSQL only: a group past 5,000 members streams its members from a cursor held
+    # across transactions (axon_scim.member_stream). False sends them in one piece, as
+    # PgBouncer in transaction mode needs: a held cursor lives in one server session.
+    "STREAM_MEMBERS": True,
     # Seconds a 503 (statement timeout, lost database connection) asks the client to wait.
     "RETRY_AFTER": 5,
     # Most values of one multi-valued User attribute (emails, phoneNumbers ...).

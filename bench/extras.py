@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import bulk, bulk_import, contention, cursor_walk, limits
+from bench import bigroup, bulk, bulk_import, contention, cursor_walk, limits
 from bench.config import Sizes
 
 Result = dict[str, Any]
@@ -51,9 +51,14 @@ class Extra:
     markdown: Callable[[Result], list[str]]
     target: Callable[[Result], dict[str, Any] | list[dict[str, Any]]]
     rows: Callable[[Result], dict[str, Result]] | None = None
+    # A heavy extra (S8b seeds a million users) runs when ``--only`` names it, or in a
+    # FULL run of every scenario; never in a quick run by default.
+    heavy: bool = False
 
-    def selected(self, only: list[str]) -> bool:
-        return not only or any(key in only for key in self.keys)
+    def selected(self, only: list[str], full: bool = False) -> bool:
+        if only:
+            return any(key in only for key in self.keys)
+        return full or not self.heavy
 
     def targets(self, result: Result) -> list[dict[str, Any]]:
         found = self.target(result)
@@ -86,4 +91,5 @@ EXTRAS: list[Extra] = [
         ("S10", "S10I"), "bulk_import", bulk_import.run, bulk_import.markdown, bulk_import.target
     ),
     Extra(("S12",), "contention", contention.run, contention.markdown, contention.target),
+    Extra(("S8B",), "big_group", bigroup.run, bigroup.markdown, bigroup.target, heavy=True),
 ]

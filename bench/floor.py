@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 from django.utils.timezone import now
 from django.views.decorators.csrf import csrf_exempt
@@ -226,27 +228,46 @@ def group(request: HttpRequest, pk: UUID) -> HttpResponse:
         return _json({"status": "404"}, 404)
     if request.GET.get("excludedAttributes") == "members":
         return _json(_group_doc(found, False))
-    # As axon-scim does: PostgreSQL writes the members array, spliced into the document.
-    text = json.dumps(_group_doc(found, True))
-    members = _members_text(found["id"])
-    body = text.replace(json.dumps(MEMBERS_PLACEHOLDER), members, 1)
-    return HttpResponse(body, content_type="application/scim+json")
+    # As axon-scim does: PostgreSQL writes the members' JSON, streamed from a held
+    # cursor in chunks of 5,000 and spliced into the document.
+    head, tail = json.dumps(_group_doc(found, True)).split(json.dumps(MEMBERS_PLACEHOLDER), 1)
+    return StreamingHttpResponse(
+        _members_stream(found["id"], head, tail), content_type="application/scim+json"
+    )
 
 
 MEMBERS_PLACEHOLDER = "members-placeholder"
+_cursors = count()
 
 
-def _members_text(group_id: UUID) -> str:
+def _members_stream(group_id: UUID, head: str, tail: str) -> Iterator[bytes]:
+    name = f"floor_members_{next(_cursors)}"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT json_agg(json_build_object('value', m.user_id, '$ref', %s || m.user_id,"
-            " 'display', coalesce(nullif(u.display_name, ''), u.user_name), 'type', 'User')"
-            " ORDER BY m.id)::text FROM axon_scim_scimmembership m"
-            " JOIN axon_scim_scimuser u ON u.id = m.user_id WHERE m.group_id = %s",
+            f"DECLARE {name} NO SCROLL CURSOR WITH HOLD FOR"
+            " SELECT string_agg(item, ',' ORDER BY n) FROM (SELECT json_build_object("
+            "'value', m.user_id, '$ref', %s || m.user_id, 'display',"
+            " coalesce(nullif(u.display_name, ''), u.user_name), 'type', 'User')::text AS item,"
+            " row_number() OVER (ORDER BY m.id) - 1 AS n FROM axon_scim_scimmembership m"
+            " JOIN axon_scim_scimuser u ON u.id = m.user_id WHERE m.group_id = %s) members"
+            " GROUP BY n / 5000 ORDER BY n / 5000",
             [f"{BASE}/Users/", group_id],
         )
-        row = cursor.fetchone()
-    return row[0] if row and row[0] else "[]"
+    try:
+        yield f"{head}[".encode()
+        separator = ""
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(f"FETCH NEXT FROM {name}")
+                row = cursor.fetchone()
+            if row is None:
+                break
+            yield (separator + row[0]).encode()
+            separator = ","
+        yield f"]{tail}".encode()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CLOSE {name}")
 
 
 @csrf_exempt

@@ -259,7 +259,7 @@ def run_extras(only: list[str], ctx: Context) -> dict[str, Any]:
     """Each extra scenario ``only`` selects, by its ``doc_key``; None results are left out."""
     found = {}
     for extra in EXTRAS:
-        if extra.selected(only):
+        if extra.selected(only, ctx.size.mode == "full"):
             result = extra.run(ctx)
             if result is not None:
                 found[extra.doc_key] = result

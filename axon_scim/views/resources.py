@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
 
-from django.db.models import QuerySet
-from django.http import HttpResponse, HttpResponseBase
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +22,13 @@ from .. import services
 from ..extension_models import ScimExtensionValue
 from ..extension_values import load_extension_rows
 from ..extensions import custom_schemas, resource_type
+from ..member_stream import (
+    MemberChunks,
+    StreamedDocument,
+    can_stream,
+    first_chunk,
+    group_connection,
+)
 from ..models import ScimGroup, ScimUser
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
@@ -28,6 +37,7 @@ from ..protocol.listing import ListQuery, cursor_list_response, list_response
 from ..protocol.projection import parse_attribute_list, project, wants
 from ..protocol.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from ..querying import compile_filter, keyset_for, order_by_for
+from ..reads import group_by_id
 from ..rendering import MULTI_VALUED, GroupRenderer, UserContext, UserRenderer
 from .base import ScimView
 from .bodies import group_document, patch_operations, user_document
@@ -86,10 +96,15 @@ class ResourceView(ScimView, Generic[ResourceT]):
     def get_object(self, pk: str) -> ResourceT:
         """The resource of this organization with id ``pk``, else 404 (as for any unknown id)."""
         uuid_pk = services.parse_id(pk)
-        found = self.get_queryset().filter(pk=uuid_pk).first() if uuid_pk else None
+        found = self.fetched(self.get_queryset().filter(pk=uuid_pk)).first() if uuid_pk else None
         if found is None:
             raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
         return found
+
+    def fetched(self, rows: QuerySet[ResourceT]) -> QuerySet[ResourceT]:
+        """``rows`` with what rendering them reads besides their own columns; applied where
+        rows are fetched, never where they are counted."""
+        return rows
 
     def search(
         self, query: ListQuery, *, unknown_is_unassigned: bool = False, total: int | None = None
@@ -109,9 +124,11 @@ class ResourceView(ScimView, Generic[ResourceT]):
             # Deep pages: the OFFSET walks the index for ids alone, and only the
             # page's rows are then joined (to their manager), still in one query.
             page_ids = rows.values("pk")[offset : offset + query.count]
-            page = list(self.get_queryset().filter(pk__in=page_ids).order_by(*ordering))
+            page = list(
+                self.fetched(self.get_queryset().filter(pk__in=page_ids)).order_by(*ordering)
+            )
         else:
-            page = list(rows[: query.count])
+            page = list(self.fetched(rows)[: query.count])
         # A short page that is not past the end tells the total without a count.
         if len(page) < query.count and (page or offset == 0):
             total = offset + len(page)
@@ -154,7 +171,7 @@ class ResourceView(ScimView, Generic[ResourceT]):
         position = state.position if state else None
         rows = self.matching(query)
         keyset = keyset_for(query.sort_by, query.sort_order, self.resource)
-        page, more = keyset_page(rows, keyset, position, query.count)
+        page, more = keyset_page(self.fetched(rows), keyset, position, query.count)
         if query.count == 0:
             resume = CursorState(fingerprint, position)
             return cursor_list_response([], rows.count(), sign_cursor(resume) if more else None)
@@ -210,12 +227,17 @@ class UserResourceView(ResourceView[ScimUser]):
 
     def get_queryset(self) -> QuerySet[ScimUser]:
         """Users of the token's organization: the one place SCIM user reads are scoped."""
-        return ScimUser.objects.for_tenant(self.organization).select_related("manager")
+        return ScimUser.objects.for_tenant(self.organization)
+
+    def fetched(self, rows: QuerySet[ScimUser]) -> QuerySet[ScimUser]:
+        # The manager's displayName alone: a whole second user row per user (select_related)
+        # costs more to build than the query costs to run.
+        return rows.annotate(manager_display_name=F("manager__display_name"))
 
     def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
         resource = self.resource
-        context = UserContext.load(
+        context = UserContext.read(
             rows,
             values=any(wants(name, attributes, excluded, resource) for name in MULTI_VALUED),
             groups=wants("groups", attributes, excluded, resource),
@@ -231,7 +253,7 @@ class UserResourceView(ResourceView[ScimUser]):
     ) -> Response:
         renderer = UserRenderer(self.base_url())
         # After a write the service has kept the rows it wrote: no need to read them back.
-        context = getattr(obj, "scim_context", None) or UserContext.load(
+        context = getattr(obj, "scim_context", None) or UserContext.read(
             [obj], resource=self.resource
         )
         return self.document_response(
@@ -250,6 +272,15 @@ class GroupResourceView(ResourceView[ScimGroup]):
     def get_queryset(self) -> QuerySet[ScimGroup]:
         """Groups of the token's organization: the one place SCIM group reads are scoped."""
         return ScimGroup.objects.for_tenant(self.organization)
+
+    def get_object(self, pk: str) -> ScimGroup:
+        """The group of this organization with id ``pk``, else 404; read as ``get_queryset``
+        scopes it, by SQL written once (``reads``)."""
+        uuid_pk = services.parse_id(pk)
+        found = group_by_id(self.organization.pk, uuid_pk) if uuid_pk else None
+        if found is None:
+            raise errors.NotFoundError(f'{self.resource.name} "{pk}" not found.')
+        return found
 
     def document(self) -> tuple[dict[str, Any], list[str]]:
         """The request's Group (POST, PUT), read as ``bodies.group_document`` reads it."""
@@ -315,22 +346,73 @@ class GroupResourceView(ResourceView[ScimGroup]):
         *,
         status: int,
         location: str | None,
-    ) -> HttpResponse:
-        # Whole members, possibly 100,000 of them: written straight to JSON
-        # text, never built as one dict per member. Custom values come after
-        # ``members`` and an empty list is never one, so the split finds members.
+    ) -> HttpResponseBase:
+        # Whole members, possibly a million of them: written by PostgreSQL as JSON
+        # text, never built as one dict per member, and streamed past one chunk.
+        if not can_stream():
+            members: str | None = renderer.members_json(group.pk)
+        else:
+            members = first_chunk(group.pk, group.organization_id, renderer.member_bases())
+            if members is None:
+                return self._streamed_members_response(group.pk, renderer, status, location)
+        head, tail = self._around_members(group, renderer, custom)
+        response = HttpResponse(
+            f'{head}"members":{members}{tail}'.encode(),
+            status=status,
+            content_type=self.request.accepted_renderer.media_type,
+        )
+        return self._with_headers(response, group.version, location)
+
+    def _streamed_members_response(
+        self, pk: UUID, renderer: GroupRenderer, status: int, location: str | None
+    ) -> StreamingHttpResponse:
+        """The group, its custom values and its members from one snapshot, the members
+        sent chunk by chunk.
+
+        Everything that can fail runs before the response exists (see ``member_stream``).
+        """
+        connection = group_connection()
+        with transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            group = self.get_object(str(pk))
+            custom = self.custom_rows([group])
+            chunks = MemberChunks(group.pk, group.organization_id, renderer.member_bases())
+        try:
+            head, tail = self._around_members(group, renderer, custom)
+            response = StreamingHttpResponse(
+                StreamedDocument(head, chunks, tail),
+                status=status,
+                content_type=self.request.accepted_renderer.media_type,
+            )
+        except BaseException:
+            chunks.close()
+            raise
+        self._with_headers(response, group.version, location)
+        return response
+
+    def _around_members(
+        self, group: ScimGroup, renderer: GroupRenderer, custom: dict[Any, Any]
+    ) -> tuple[str, str]:
+        """The group's JSON document before and after its ``members`` array.
+
+        Custom values come after ``members`` and an empty list is never one, so the
+        split finds the members.
+        """
         attributes, excluded = self.projection()
         doc = project(
             self.render_group(renderer, group, [], custom), self.resource, attributes, excluded
         )
-        head, tail = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).split(
-            '"members":[]', 1
-        )
-        body = f'{head}"members":{renderer.members_json(group.pk)}{tail}'
-        response = HttpResponse(
-            body.encode(), status=status, content_type=self.request.accepted_renderer.media_type
-        )
-        response["ETag"] = make_etag(group.version)
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        head, tail = text.split('"members":[]', 1)
+        return head, tail
+
+    @staticmethod
+    def _with_headers(
+        response: HttpResponseBase, version: int, location: str | None
+    ) -> HttpResponseBase:
+        # The ETag is the version's, never the body's: a streamed body is not known in advance.
+        response["ETag"] = make_etag(version)
         if location:
             response["Location"] = location
         return response
