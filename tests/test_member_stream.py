@@ -155,3 +155,27 @@ def test_streaming_can_be_turned_off(scim, team, small_chunks, settings):
     response = scim.get(f"Groups/{team.pk}")
     assert not response.streaming and len(response.json()["members"]) == 5
     assert open_cursors() == 0
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_group_carries_its_custom_values(scim, team, small_chunks, settings):
+    urn = "urn:example:params:scim:schemas:extension:acme:2.0:Group"
+    settings.AXON_SCIM = {
+        "SCHEMA_EXTENSIONS": [
+            {
+                "urn": urn,
+                "resourceType": "Group",
+                "name": "AcmeGroup",
+                "attributes": [{"name": "costCenter", "type": "string"}],
+            }
+        ]
+    }
+    patch = {"op": "add", "path": f"{urn}:costCenter", "value": "CC-7"}
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [patch]}
+    assert scim.patch(f"Groups/{team.pk}", body).status_code == 200
+    response = scim.get(f"Groups/{team.pk}")
+    assert isinstance(response, StreamingHttpResponse)
+    doc = body_of(response)
+    assert doc[urn] == {"costCenter": "CC-7"} and urn in doc["schemas"]
+    assert len(doc["members"]) == 5
