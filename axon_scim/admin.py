@@ -296,7 +296,11 @@ class RoleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting a role someone holds would drop its assignments without
         # taking back the permissions they carry; clear mappings and grants first.
-        if obj is not None and (obj.groups.exists() or obj.assignments.exists()):
+        org = obj.organization_id if obj is not None else None  # the role's rows: one shard
+        if obj is not None and (
+            obj.groups.filter(organization_id=org).exists()
+            or obj.assignments.filter(organization_id=org).exists()
+        ):
             return False
         return super().has_delete_permission(request, obj)
 

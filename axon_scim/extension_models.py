@@ -11,12 +11,13 @@ from typing import Any
 from django.db import models
 
 from .models import Organization, ScimGroup, ScimUser, TenantQuerySet, value_digest
+from .tenant_rows import TenantModel
 
 # The types of RFC 7643 section 2.3 a custom attribute may have (complex only from settings).
 ATTRIBUTE_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference")
 
 
-class ScimExtensionValue(models.Model):
+class ScimExtensionValue(TenantModel):
     """One value of a custom (extension) attribute of a user or a group.
 
     ``key`` is ``<schema URN>:<attribute>`` or ``...:<attribute>.<sub>``;
@@ -77,7 +78,7 @@ class ScimExtensionValue(models.Model):
         self.value_digest = value_digest(self.text) if self.text else ""
 
 
-class CustomAttribute(models.Model):
+class CustomAttribute(TenantModel):
     """An attribute one organization declares for its own extension schema (portal or admin)."""
 
     organization = models.ForeignKey(

@@ -28,7 +28,7 @@ def store_extension_rows(
         return
     field = "user" if isinstance(owner, ScimUser) else "group"
     if previous:
-        ScimExtensionValue.objects.filter(**{field: owner}).delete()
+        ScimExtensionValue.objects.for_tenant(organization).filter(**{field: owner}).delete()
     for row in rows:
         row.organization = organization
         setattr(row, field, owner)

@@ -208,7 +208,7 @@ class UserResourceView(ResourceView[ScimUser]):
 
     def get_queryset(self) -> QuerySet[ScimUser]:
         """Users of the token's organization: the one place SCIM user reads are scoped."""
-        return ScimUser.objects.for_tenant(self.organization).select_related("manager")
+        return ScimUser.objects.for_tenant(self.organization).with_manager_name()
 
     def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
@@ -255,7 +255,7 @@ class GroupResourceView(ResourceView[ScimGroup]):
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
-        renderer = GroupRenderer(self.base_url())
+        renderer = GroupRenderer(self.base_url(), self.organization.pk)
         members = (
             renderer.members_of([group.pk for group in rows])
             if wants("members", attributes, excluded, GROUP_RESOURCE)
@@ -274,7 +274,7 @@ class GroupResourceView(ResourceView[ScimGroup]):
     def object_response(
         self, obj: ScimGroup, *, status: int = 200, location: bool = False
     ) -> HttpResponseBase:
-        renderer = GroupRenderer(self.base_url())
+        renderer = GroupRenderer(self.base_url(), self.organization.pk)
         attributes, excluded = self.projection()
         where = renderer.location(obj.pk) if location else None
         if not wants("members", attributes, excluded, GROUP_RESOURCE):
