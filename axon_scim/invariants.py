@@ -382,9 +382,8 @@ def _check_deleted_users(organization: Organization, size: int, counts: Counter[
             if user_id is not None:
                 deleted[user_id] = row["pk"]
         counts["deleted"] += len(deleted)
-        survivor = ScimUser.objects.for_tenant(organization).filter(pk__in=list(deleted))
-        survivor = survivor.values_list("pk", flat=True)
-        for pk in survivor[:1]:
+        survivors = ScimUser.objects.for_tenant(organization).filter(pk__in=list(deleted))
+        for pk in survivors.values_list("pk", flat=True)[:1]:
             yield Discrepancy(
                 "deleted",
                 f"User {pk}",
@@ -467,7 +466,7 @@ def _account_batches(organization: Organization, size: int) -> Iterator[list[int
     Each source yields its next ``size`` ids; the smallest ``size`` of their
     union are complete up to the last one, since neither source skipped any.
     """
-    sources = [
+    sources: list[Any] = [
         RoleAssignment.objects.for_tenant(organization).values_list("account_id", flat=True),
         ManagedPermission.objects.for_tenant(organization).values_list("account_id", flat=True),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -36,7 +36,7 @@ class Organization(models.Model):
 
 
 class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, organization: Organization | int) -> TenantQuerySet:
+    def for_tenant(self, organization: Organization | int) -> Self:
         """Rows of one organization only: the single place SCIM reads are scoped.
 
         Security-critical: every SCIM view starts from this method with the
@@ -203,7 +203,7 @@ class ScimUserValue(TenantModel):
         return VALUE_MAX_LENGTHS.get(attribute, DEFAULT_VALUE_MAX_LENGTH)
 
 
-class Role(TenantModel):
+class Role(models.Model):
     """A named set of object permissions on the organization, that a group mapping may grant.
 
     The permissions are guardian object permissions on the ``Organization``

@@ -154,8 +154,8 @@ def member_accounts(group: ScimGroup, *, active_only: bool = True) -> list[Accou
 
 def group_accounts(group: ScimGroup) -> list[AccountId]:
     """Every account the group's mapping may concern: its members' and its assignees'."""
-    assignees = RoleAssignment.objects.for_tenant(group.organization_id).filter(group=group)
-    assignees = assignees.values_list("account_id", flat=True)
+    rows = RoleAssignment.objects.for_tenant(group.organization_id).filter(group=group)
+    assignees = rows.values_list("account_id", flat=True)
     return sorted({*member_accounts(group, active_only=False), *assignees})
 
 

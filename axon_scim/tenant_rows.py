@@ -51,7 +51,7 @@ class TenantModel(models.Model):
         and ``post_delete`` are sent for this row.
         """
         relations = self._meta.related_objects
-        if not all(map(_scoped, relations)):
+        if self._meta.many_to_many or not all(map(_scoped, relations)):
             return super().delete(using, keep_parents)
         using = using or router.db_for_write(type(self), instance=self)
         deleted: Counter[str] = Counter()
@@ -67,7 +67,7 @@ class TenantModel(models.Model):
                     deleted[relation.related_model._meta.label] += rows._raw_delete(using)
                 elif rows.exists():
                     raise models.ProtectedError(f"{self} is still referenced.", set(rows))
-            own = type(self)._base_manager.using(using)
+            own: Any = type(self)._base_manager.using(using)
             mine = own.filter(organization_id=self.organization_id, pk=self.pk)
             deleted[self._meta.label] += mine._raw_delete(using)
             post_delete.send(type(self), instance=self, using=using, origin=self)

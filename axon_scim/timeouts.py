@@ -21,6 +21,7 @@ import logging
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections, router
 
+from .conf import scim_settings
 from .models import ScimUser
 
 __all__ = ["reset_statement_timeout", "set_statement_timeout"]
@@ -34,8 +35,8 @@ def set_statement_timeout(seconds: float | None) -> list[str]:
     Errors (a database that is down) propagate as Django's database errors,
     which the SCIM exception handler answers with 503.
     """
-    if not seconds:
-        return []
+    if not seconds or scim_settings.TRANSACTION_POOLING:
+        return []  # a session-level SET would outlive the transaction on a pooled connection
     aliases = {router.db_for_read(ScimUser) or DEFAULT_DB_ALIAS}
     aliases.add(router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS)
     applied = []

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import django
 from django.apps import apps
 from django.db.backends.utils import CursorWrapper
 
@@ -44,9 +45,7 @@ REFERENCE_MODELS = {"ScimToken", "Role"}
 
 #: The only reasons for which a statement may span organizations, and why each is needed.
 ALLOWED_REASONS = {
-    "verify_scim_state": "the invariant checker reads every organization's rows in one snapshot",
-    "verify_scim_audit": "the audit verifier walks every organization's chain",
-    "admin organization list": "the admin's changelists show rows of every organization",
+    "django admin": "the admin is the operators' view of every organization: lists, pages by id",
 }
 
 
@@ -157,19 +156,31 @@ def check_sql(sql: str, params: Sequence[Any] | None, tables: set[str]) -> str |
 
 PACKAGE = Path(axon_scim.__file__).parent
 #: Frames of these axon_scim modules do not make a statement axon_scim's (factories call them).
-MODEL_MODULES = {PACKAGE / name for name in ("models.py", "audit_models.py", "extension_models.py")}
+MODEL_MODULES = {
+    PACKAGE / name
+    for name in ("models.py", "audit_models.py", "extension_models.py", "tenant_rows.py")
+}
+#: A frame of Django's request handler: the statement serves a request (of any view).
+HANDLER = str(Path(django.__file__).parent / "core" / "handlers" / "base.py")
 
 
 def axon_scim_caller() -> str | None:
-    """The innermost frame of axon_scim (its model modules aside) on the stack, as file:line."""
+    """Who issued the running statement, when it is axon_scim's to judge, else None.
+
+    The innermost frame of axon_scim (its model modules aside), as
+    ``file:function:line``; else ``request`` when Django's request handler is
+    on the stack (a view's queryset that Django or DRF evaluates).
+    """
     frame = sys._getframe(2)
     package, models = str(PACKAGE) + os.sep, {str(p) for p in MODEL_MODULES}
+    serving = False
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(package) and filename not in models:
             return f"{filename[len(package) :]}:{frame.f_code.co_qualname}:{frame.f_lineno}"
+        serving = serving or filename == HANDLER
         frame = frame.f_back  # type: ignore[assignment]
-    return None
+    return "request" if serving else None
 
 
 @dataclass
