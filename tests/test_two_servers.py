@@ -96,7 +96,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGINT)  # a quick shutdown
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
