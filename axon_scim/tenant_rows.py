@@ -46,9 +46,10 @@ class TenantModel(models.Model):
         """Delete the row and what hangs on it, every statement naming the organization.
 
         The dependents are axon_scim's own tenant rows, none with dependents
-        of its own: CASCADE ones are deleted, SET_NULL ones cleared, PROTECT
-        ones refuse the delete, as Django's collector would; ``pre_delete``
-        and ``post_delete`` are sent for this row.
+        of its own: CASCADE ones are deleted and SET_NULL ones cleared, as
+        Django's collector would; ``pre_delete`` and ``post_delete`` are sent
+        for this row. Any other shape (a host's model pointing here, a
+        many-to-many field) is left to Django's ``delete()``.
         """
         relations = self._meta.related_objects
         if self._meta.many_to_many or not all(map(_scoped, relations)):
@@ -63,10 +64,8 @@ class TenantModel(models.Model):
                 )
                 if relation.on_delete is models.SET_NULL:
                     rows.update(**{relation.field.name: None})
-                elif relation.on_delete is models.CASCADE:
+                else:  # CASCADE (``_scoped``)
                     deleted[relation.related_model._meta.label] += rows._raw_delete(using)
-                elif rows.exists():
-                    raise models.ProtectedError(f"{self} is still referenced.", set(rows))
             own: Any = type(self)._base_manager.using(using)
             mine = own.filter(organization_id=self.organization_id, pk=self.pk)
             deleted[self._meta.label] += mine._raw_delete(using)
@@ -81,4 +80,6 @@ def _scoped(relation: Any) -> bool:
     model = relation.related_model
     if not issubclass(model, TenantModel):
         return False
-    return relation.on_delete is not models.CASCADE or not model._meta.related_objects
+    if relation.on_delete is models.SET_NULL:
+        return True
+    return relation.on_delete is models.CASCADE and not model._meta.related_objects

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from django.apps import apps
 
-from axon_scim.models import Organization, ScimUser
+from axon_scim.models import Organization, ScimMembership, ScimUser, ScimUserValue
 from axon_scim.services._common import retry_locks
 from axon_scim.tenancy import cross_organization
 
 from .conftest import ScimClient, provision
+from .factories import ScimGroupFactory, ScimMembershipFactory, ScimUserFactory
 from .tenancy import (
     ALLOWED_REASONS,
     REFERENCE_MODELS,
@@ -114,6 +115,32 @@ def test_an_unscoped_query_made_by_axon_scim_is_caught(org: Organization) -> Non
     assert "axon_scim_scimuser" in violation.problem and "is not constrained" in violation.problem
     assert violation.caller.startswith("services/_common.py:retry_locks")
     assert "retry_locks" in checker.report()
+
+
+@pytest.mark.tenancy_unchecked
+@pytest.mark.django_db
+def test_saves_and_deletes_of_tenant_rows_name_the_organization(org: Organization) -> None:
+    """``TenantModel``: Django's UPDATE by id and its collector's deletes, scoped."""
+    manager = ScimUserFactory(organization=org, user_name="m@example.com")
+    user = ScimUserFactory(organization=org, user_name="u@example.com", manager=manager)
+    group = ScimGroupFactory(organization=org)
+    ScimMembershipFactory(group=group, user=manager)
+    ScimUserValue.objects.create(
+        organization=org, user=manager, attribute="emails", position=0, value="m@example.com"
+    )
+    with checking(TenancyChecker()) as checker:
+        manager.title = "Boss"
+        retry_locks(manager.save)
+        deleted = retry_locks(manager.delete)
+
+    assert checker.violations == []
+    assert deleted == (
+        3,
+        {"axon_scim.ScimUser": 1, "axon_scim.ScimUserValue": 1, "axon_scim.ScimMembership": 1},
+    )
+    user.refresh_from_db()
+    assert user.manager_id is None
+    assert not ScimMembership.objects.filter(group=group).exists()
 
 
 @pytest.mark.tenancy_unchecked
