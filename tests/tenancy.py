@@ -16,7 +16,14 @@ modules aside, which factories also call) is on the stack, whatever thread
 runs it. Statements of the test's own set-up and assertions are not judged.
 A violation fails the test unless the statement runs inside
 ``axon_scim.tenancy.cross_organization(reason)`` with a reason of
-``ALLOWED_REASONS``. ``AXON_TENANCY_CHECK=0`` turns the checker off.
+``ALLOWED_REASONS``. ``AXON_TENANCY_CHECK=0`` turns the checker off, and
+``AXON_TENANCY_LOG=<file>`` lists the violations in a file instead of failing.
+
+Its limits, as a lexical checker: a predicate is taken wherever it stands, so
+one under ``OR`` (which Django's ``for_tenant`` never writes) would pass; an
+alias reused by two subqueries (Django's ``U0``) counts for both; and what
+bypasses Django's cursor wrapper (the audit log's ``COPY``, whose rows carry
+``organization_id``; the DB-API cursor of ``timeouts``) is not seen.
 """
 
 from __future__ import annotations
