@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.db.models import F, FilteredRelation, Q
+
 from .models import Organization, RoleAssignment, ScimUser
 
 BY_HAND = "by hand"
@@ -92,9 +94,13 @@ def review_rows(organization: Organization) -> list[ReviewRow]:
 def _holdings(organization: Organization) -> dict[int, dict[int, _Holding]]:
     """Account id -> role id -> how the account holds the role, from every assignment."""
     holdings: dict[int, dict[int, _Holding]] = defaultdict(dict)
+    # The group joined on the organization as well as its id: one shard (docs/scaling.md).
+    same = Q(group__organization_id=F("organization_id"))
     assignments = (
         RoleAssignment.objects.for_tenant(organization)
-        .select_related("role", "group")
+        .select_related("role")
+        .annotate(own_group=FilteredRelation("group", condition=same))
+        .annotate(group_name=F("own_group__display_name"))
         .order_by("created", "id")
     )
     for assignment in assignments:
@@ -109,10 +115,10 @@ def _holdings(organization: Organization) -> dict[int, dict[int, _Holding]]:
             )
             holdings[assignment.account_id][assignment.role_id] = held
         held.since = min(held.since, assignment.created)
-        if assignment.group is None:
+        if assignment.group_id is None:
             held.by_hand = True
         else:
-            held.groups[str(assignment.group.pk)] = assignment.group.display_name
+            held.groups[str(assignment.group_id)] = assignment.group_name
     return holdings
 
 

@@ -152,13 +152,14 @@ def daily_counts(organization: Organization, today: date | None = None) -> list[
 
 def token_activity(organization: Organization) -> list[TokenActivity]:
     """Every token of the organization, newest first, with its last failed request."""
-    last_failure = ScimRequestFailure.objects.filter(token=OuterRef("pk")).order_by("-id")
+    last_failure = ScimRequestFailure.objects.for_tenant(organization).filter(token=OuterRef("pk"))
+    last_failure = last_failure.order_by("-id")
     tokens = list(
         ScimToken.objects.for_tenant(organization)
         .annotate(last_failure_id=Subquery(last_failure.values("id")[:1]))
         .order_by("-created", "-id")
     )
-    failures = ScimRequestFailure.objects.in_bulk(
+    failures = ScimRequestFailure.objects.for_tenant(organization).in_bulk(
         [token.last_failure_id for token in tokens if token.last_failure_id is not None]
     )
     return [TokenActivity(token, failures.get(token.last_failure_id)) for token in tokens]

@@ -39,6 +39,7 @@ from .models import (
     ScimToken,
     ScimUser,
 )
+from .tenancy import AcrossOrganizationsAdmin
 
 
 def admin_actor(request: HttpRequest) -> services.Actor:
@@ -115,7 +116,7 @@ TOKEN_FIELDS = (
 
 
 @admin.register(ScimToken)
-class ScimTokenAdmin(admin.ModelAdmin):
+class ScimTokenAdmin(AcrossOrganizationsAdmin, admin.ModelAdmin):
     """SCIM tokens: created through ``issue_token`` (secret shown once), revoked, never edited."""
 
     # The secret hash is never shown: it would let anyone who reads the page
@@ -207,7 +208,7 @@ GROUP_FIELDS = (
 
 
 @admin.register(ScimGroup)
-class ScimGroupAdmin(admin.ModelAdmin):
+class ScimGroupAdmin(AcrossOrganizationsAdmin, admin.ModelAdmin):
     """SCIM groups, owned by the IdP; only the group-to-role mapping is changed here."""
 
     list_display = ("display_name", "organization", "role", "member_count", "last_modified")
@@ -248,7 +249,7 @@ class ScimGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(AcrossOrganizationsAdmin, admin.ModelAdmin):
     """Roles: named sets of permissions on the organization that a group mapping may grant."""
 
     list_display = ("name", "organization", "description", "permission_names")
@@ -296,7 +297,11 @@ class RoleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting a role someone holds would drop its assignments without
         # taking back the permissions they carry; clear mappings and grants first.
-        if obj is not None and (obj.groups.exists() or obj.assignments.exists()):
+        org = obj.organization_id if obj is not None else None  # the role's rows: one shard
+        if obj is not None and (
+            obj.groups.filter(organization_id=org).exists()
+            or obj.assignments.filter(organization_id=org).exists()
+        ):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -333,7 +338,7 @@ ASSIGNMENT_FIELDS = ("organization", "account", "role", "group", "created")
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(AcrossOrganizationsAdmin, admin.ModelAdmin):
     """Who holds which role and why; grants by hand are added and removed through the services."""
 
     list_display = ("account", "role", "organization", "source", "created")
@@ -400,7 +405,7 @@ def pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(AcrossOrganizationsAdmin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only audit log: nobody adds, changes or deletes events, not even a superuser."""
 
     list_display = (
@@ -450,7 +455,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScimUser)
-class ScimUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ScimUserAdmin(AcrossOrganizationsAdmin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """SCIM users, owned by the IdP: changes come through SCIM only."""
 
     list_display = ("user_name", "display_name", "organization", "active", "account")

@@ -15,10 +15,11 @@ from django.http import HttpRequest
 from . import services
 from .admin import admin_actor, adopt
 from .extension_models import CustomAttribute
+from .tenancy import AcrossOrganizationsAdmin
 
 
 @admin.register(CustomAttribute)
-class CustomAttributeAdmin(admin.ModelAdmin):
+class CustomAttributeAdmin(AcrossOrganizationsAdmin, admin.ModelAdmin):
     """Each organization's own custom attributes; every change is audited."""
 
     list_display = (

@@ -12,11 +12,12 @@ from django.db import models
 from django.utils.timezone import now
 
 from .models import Organization, ScimToken, TenantQuerySet
+from .tenant_rows import TenantModel
 
 __all__ = ["AuditChain", "AuditEvent", "ScimRequestFailure"]
 
 
-class AuditEvent(models.Model):
+class AuditEvent(TenantModel):
     """One change, written in the same transaction as the change; never updated."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -68,7 +69,7 @@ class AuditEvent(models.Model):
         )
 
 
-class ScimRequestFailure(models.Model):
+class ScimRequestFailure(TenantModel):
     """A SCIM request of a known token that failed (status 400 or more), for the activity page.
 
     Never the request body, nor the query string: what failed, when, through
@@ -97,7 +98,7 @@ class ScimRequestFailure(models.Model):
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.method} {self.path} {self.status}"
 
 
-class AuditChain(models.Model):
+class AuditChain(TenantModel):
     """The head of one organization's audit chain; its row lock orders the sealing."""
 
     organization = models.OneToOneField(

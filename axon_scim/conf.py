@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_RATE_LIMIT": None,
     # The cache (a CACHES alias) that counts requests; several processes need a shared one.
     "RATE_LIMIT_CACHE": "default",
+    # True behind a pooler in transaction mode (PgBouncer): no session-level SET,
+    # so STATEMENT_TIMEOUT and Bulk's asynchronous commits are left out (docs/scaling.md).
+    "TRANSACTION_POOLING": False,
     # Host-declared extension schemas of Users and Groups (the format is in the README);
     # the system check axon_scim.E020 rejects a malformed declaration.
     "SCHEMA_EXTENSIONS": [],

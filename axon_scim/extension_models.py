@@ -11,6 +11,7 @@ from typing import Any
 from django.db import models
 
 from .models import Organization, ScimGroup, ScimUser, TenantQuerySet, value_digest
+from .tenant_rows import TenantModel
 
 # The types of RFC 7643 section 2.3 a custom attribute may have (complex only from settings).
 ATTRIBUTE_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference")
@@ -18,7 +19,7 @@ ATTRIBUTE_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "refer
 RESOURCE_TYPES = ("User", "Group")
 
 
-class ScimExtensionValue(models.Model):
+class ScimExtensionValue(TenantModel):
     """One value of a custom (extension) attribute of a user or a group.
 
     ``key`` is ``<schema URN>:<attribute>`` or ``...:<attribute>.<sub>``;
@@ -79,8 +80,9 @@ class ScimExtensionValue(models.Model):
         self.value_digest = value_digest(self.text) if self.text else ""
 
 
-class CustomAttribute(models.Model):
-    """An attribute one organization declares for its own User or Group extension schema."""
+class CustomAttribute(TenantModel):
+    """An attribute one organization declares for its own User or Group extension schema
+    (portal or admin)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="custom_attributes"

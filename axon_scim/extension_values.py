@@ -302,12 +302,13 @@ def _json(attr: Attribute, row: ScimExtensionValue) -> Any:
     return row.text
 
 
-def load_extension_rows(owner: str, ids: list[Any]) -> dict[Any, list[ScimExtensionValue]]:
+def load_extension_rows(
+    organization_id: int, owner: str, ids: list[Any]
+) -> dict[Any, list[ScimExtensionValue]]:
     """The extension rows of the users (``owner="user_id"``) or groups ``ids``, in one query."""
     found: dict[Any, list[ScimExtensionValue]] = defaultdict(list)
-    for row in ScimExtensionValue.objects.filter(**{f"{owner}__in": ids}).order_by(
-        owner, "key", "position"
-    ):
+    rows = ScimExtensionValue.objects.filter(organization_id=organization_id)
+    for row in rows.filter(**{f"{owner}__in": ids}).order_by(owner, "key", "position"):
         found[getattr(row, owner)].append(row)
     return dict(found)
 

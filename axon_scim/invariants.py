@@ -300,7 +300,10 @@ def _check_group_roles(
     expected: set[tuple[int, int, UUID]] = set()
     mapped: dict[tuple[UUID, UUID], int] = {}  # (member, mapped group) -> the group's role
     for user_id, group_id, role_id in ScimMembership.objects.filter(
-        organization=organization, user_id__in=list(accounts), group__role__isnull=False
+        organization=organization,
+        user_id__in=list(accounts),
+        group__organization=organization,
+        group__role__isnull=False,
     ).values_list("user_id", "group_id", "group__role_id"):
         mapped[user_id, group_id] = role_id
         if enabled[user_id]:
@@ -379,8 +382,8 @@ def _check_deleted_users(organization: Organization, size: int, counts: Counter[
             if user_id is not None:
                 deleted[user_id] = row["pk"]
         counts["deleted"] += len(deleted)
-        survivor = ScimUser.objects.filter(pk__in=list(deleted)).values_list("pk", flat=True)
-        for pk in survivor[:1]:
+        survivors = ScimUser.objects.for_tenant(organization).filter(pk__in=list(deleted))
+        for pk in survivors.values_list("pk", flat=True)[:1]:
             yield Discrepancy(
                 "deleted",
                 f"User {pk}",
@@ -463,7 +466,7 @@ def _account_batches(organization: Organization, size: int) -> Iterator[list[int
     Each source yields its next ``size`` ids; the smallest ``size`` of their
     union are complete up to the last one, since neither source skipped any.
     """
-    sources = [
+    sources: list[Any] = [
         RoleAssignment.objects.for_tenant(organization).values_list("account_id", flat=True),
         ManagedPermission.objects.for_tenant(organization).values_list("account_id", flat=True),
     ]

@@ -63,6 +63,8 @@ def can_stream() -> bool:
     connection = group_connection()
     return bool(
         scim_settings.STREAM_MEMBERS
+        # A held cursor outlives its transaction: a transaction-mode pooler cannot keep it.
+        and not scim_settings.TRANSACTION_POOLING
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
     )

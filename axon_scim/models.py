@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import models
+from django.db.models import F, FilteredRelation, Q
 from django.utils.timezone import now
+
+from .tenant_rows import TenantModel
 
 
 class Organization(models.Model):
@@ -33,7 +36,7 @@ class Organization(models.Model):
 
 
 class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, organization: Organization | int) -> TenantQuerySet:
+    def for_tenant(self, organization: Organization | int) -> Self:
         """Rows of one organization only: the single place SCIM reads are scoped.
 
         Security-critical: every SCIM view starts from this method with the
@@ -44,7 +47,21 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(organization_id=org_id)
 
 
-class ScimUser(models.Model):
+class ScimUserQuerySet(TenantQuerySet):
+    def with_manager_name(self) -> ScimUserQuerySet:
+        """Users with ``manager_display_name``, joined to the manager on both id and organization.
+
+        Unlike ``select_related("manager")``, whose join names the id alone,
+        this one stays on the organization's shard (docs/scaling.md).
+        """
+        same_organization = Q(manager__organization_id=F("organization_id"))
+        return self.annotate(
+            manager_in_organization=FilteredRelation("manager", condition=same_organization),
+            manager_display_name=F("manager_in_organization__display_name"),
+        )
+
+
+class ScimUser(TenantModel):
     """A SCIM User of one organization, linked to a portal account through the adapter.
 
     Attributes that filters and sorting use are real columns; the
@@ -95,7 +112,7 @@ class ScimUser(models.Model):
     created = models.DateTimeField(default=now)
     last_modified = models.DateTimeField(default=now)
 
-    objects = TenantQuerySet.as_manager()
+    objects = ScimUserQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -135,7 +152,7 @@ def value_digest(value: str) -> str:
     ).hexdigest()
 
 
-class ScimUserValue(models.Model):
+class ScimUserValue(TenantModel):
     """One value of a multi-valued User attribute (an email, a phone number, an address ...).
 
     Rows let ``emails[type eq "work" and value co "@x"]`` compile to a single
@@ -212,7 +229,7 @@ class Role(models.Model):
         return self.name
 
 
-class ScimGroup(models.Model):
+class ScimGroup(TenantModel):
     """A SCIM Group of one organization; members are ``ScimMembership`` rows."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -250,7 +267,7 @@ class ScimGroup(models.Model):
         super().save(*args, **kwargs)
 
 
-class ScimMembership(models.Model):
+class ScimMembership(TenantModel):
     """One member of a group: a user, or (nested) another group of the same organization."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -290,7 +307,7 @@ class ScimMembership(models.Model):
         return f"{self.group_id} <- {self.user_id or self.member_group_id}"
 
 
-class RoleAssignment(models.Model):
+class RoleAssignment(TenantModel):
     """One reason a portal account holds a role: a mapped SCIM group, or a grant by hand.
 
     ``group`` set: granted because the account's SCIM user is a member of that
@@ -338,7 +355,7 @@ class RoleAssignment(models.Model):
         return self.group_id is None
 
 
-class ManagedPermission(models.Model):
+class ManagedPermission(TenantModel):
     """An object permission on the organization that roles granted, and so may take back.
 
     A permission the account already held, granted some other way, has no
@@ -373,7 +390,7 @@ class ScimTokenQuerySet(TenantQuerySet):
         )
 
 
-class ScimToken(models.Model):
+class ScimToken(TenantModel):
     """A bearer token of one organization; only a SHA-256 hash of the secret is stored."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, FilteredRelation, Q
 
 from .attributes import (
     USER_ATTRIBUTES,
@@ -102,12 +103,13 @@ class UserContext:
         ids = [user.pk for user in users]
         if not ids:
             return context
+        org = users[0].organization_id  # the users are of one organization
         if resource is not None and custom_schemas(resource):
             context.resource = resource
-            context.extensions = load_extension_rows("user_id", ids)
+            context.extensions = load_extension_rows(org, "user_id", ids)
         if values:
             by_user: dict[UUID, list[ScimUserValue]] = defaultdict(list)
-            for row in ScimUserValue.objects.filter(user_id__in=ids).order_by(
+            for row in ScimUserValue.objects.filter(organization_id=org, user_id__in=ids).order_by(
                 "user_id", "attribute", "position"
             ):
                 by_user[row.user_id].append(row)
@@ -115,7 +117,8 @@ class UserContext:
         if groups:
             by_member: dict[UUID, list[tuple[UUID, str]]] = defaultdict(list)
             rows = (
-                ScimMembership.objects.filter(user_id__in=ids)
+                ScimMembership.objects.filter(organization_id=org, user_id__in=ids)
+                .filter(group__organization_id=org)
                 .order_by("group__display_name_lower")
                 .values_list("user_id", "group_id", "group__display_name")
             )
@@ -141,15 +144,12 @@ class UserContext:
         ids, organization_id = [user.pk for user in users], users[0].organization_id
         if resource is not None and custom_schemas(resource):
             context.resource = resource
-            context.extensions = load_extension_rows("user_id", ids)
+            context.extensions = load_extension_rows(organization_id, "user_id", ids)
         if values:
             context.values = user_values(organization_id, ids)  # type: ignore[assignment]
         if groups:
             context.groups = user_groups(organization_id, ids)
         return context
-
-
-_UNREAD = object()
 
 
 class UserRenderer:
@@ -196,11 +196,7 @@ class UserRenderer:
                 "value": str(user.manager_id),
                 "$ref": self.location(user.manager_id),
             }
-            # Read pages annotate the name (views' ``fetched``); a written user has its manager.
-            display = user.__dict__.get("manager_display_name", _UNREAD)
-            if display is _UNREAD:
-                display = user.manager.display_name if user.manager is not None else ""
-            if display:
+            if display := _manager_display_name(user):
                 manager["displayName"] = display
             enterprise["manager"] = manager
         if enterprise:
@@ -313,8 +309,10 @@ def primary_email(values: Iterable[ScimUserValue]) -> str:
 class GroupRenderer:
     """SCIM Group documents of one base URL."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, organization_id: int | None = None) -> None:
         self.base_url = base_url
+        # The organization whose members ``members_of`` and ``members_json`` read.
+        self.organization_id = organization_id
 
     def location(self, group_id: object) -> str:
         return f"{self.base_url}/Groups/{group_id}"
@@ -362,13 +360,11 @@ class GroupRenderer:
         """
         urls = self.member_bases()
         if connection.vendor == "postgresql":
-            return _members_json_in_sql(group_id, urls)
+            return _members_json_in_sql(self.organization_id, group_id, urls)
         rows = (
-            ScimMembership.objects.filter(group_id=group_id)
+            _with_members(ScimMembership.objects.filter(group_id=group_id), self.organization_id)
             .order_by("id")
-            .values_list(
-                "user_id", "user__display_name", "member_group_id", "member_group__display_name"
-            )
+            .values_list("user_id", "member_user__display_name", "member_group_id", "member__name")
         )
         items = []
         for user_id, user_display, member_group_id, group_display in rows:
@@ -388,14 +384,16 @@ class GroupRenderer:
         """The members of each group, in one query over the membership rows."""
         out: dict[UUID, list[dict[str, Any]]] = {gid: [] for gid in group_ids}
         rows = (
-            ScimMembership.objects.filter(group_id__in=group_ids)
+            _with_members(
+                ScimMembership.objects.filter(group_id__in=group_ids), self.organization_id
+            )
             .order_by("group_id", "id")
             .values_list(
                 "group_id",
                 "user_id",
-                "user__display_name",
+                "member_user__display_name",
                 "member_group_id",
-                "member_group__display_name",
+                "member__name",
             )
         )
         urls = {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
@@ -411,6 +409,34 @@ class GroupRenderer:
                 item["display"] = display
             out[group_id].append(item)
         return out
+
+
+def _with_members(rows: Any, organization_id: int | None) -> Any:
+    """Membership rows of the organization, joined to their user or group within it.
+
+    The joins name the organization as well as the id (FilteredRelation), so
+    the query stays on the organization's shard (docs/scaling.md).
+    """
+    assert organization_id is not None, "GroupRenderer needs the organization to read members"
+    same = F("organization_id")
+    return rows.filter(organization_id=organization_id).annotate(
+        member_user=FilteredRelation("user", condition=Q(user__organization_id=same)),
+        member_in_org=FilteredRelation(
+            "member_group", condition=Q(member_group__organization_id=same)
+        ),
+        member__name=F("member_in_org__display_name"),
+    )
+
+
+def _manager_display_name(user: ScimUser) -> str:
+    """The manager's displayName: of the row a service just set, else of the scoped join's.
+
+    Reads go through ``ScimUserQuerySet.with_manager_name``; a user without
+    either (the manager is not loaded) renders the manager without a name.
+    """
+    if ScimUser.manager.is_cached(user):
+        return user.manager.display_name if user.manager is not None else ""
+    return getattr(user, "manager_display_name", None) or ""
 
 
 def _json(value: str) -> str:
@@ -436,22 +462,29 @@ MEMBER_ITEM_SQL = (
 
 
 def members_from_sql(connection: BaseDatabaseWrapper) -> str:
-    """Membership rows ``m`` with their user ``u`` or group ``g``, for ``MEMBER_ITEM_SQL``."""
+    """Membership rows ``m`` with their user ``u`` or group ``g``, for ``MEMBER_ITEM_SQL``.
+
+    Each join names the organization too, so it stays on one shard (docs/scaling.md);
+    the caller's WHERE names ``m.organization_id``.
+    """
     quote = connection.ops.quote_name
     return (
         f"{quote(ScimMembership._meta.db_table)} m"
-        f" LEFT JOIN {quote(ScimUser._meta.db_table)} u ON u.id = m.user_id"
-        f" LEFT JOIN {quote(ScimGroup._meta.db_table)} g ON g.id = m.member_group_id"
+        f" LEFT JOIN {quote(ScimUser._meta.db_table)} u"
+        " ON u.id = m.user_id AND u.organization_id = m.organization_id"
+        f" LEFT JOIN {quote(ScimGroup._meta.db_table)} g"
+        " ON g.id = m.member_group_id AND g.organization_id = m.organization_id"
     )
 
 
-def _members_json_in_sql(group_id: UUID, urls: dict[str, str]) -> str:
+def _members_json_in_sql(organization_id: int | None, group_id: UUID, urls: dict[str, str]) -> str:
     """``members_json`` built by PostgreSQL: one row of text, no Python per member."""
     sql = (
         f"SELECT string_agg({MEMBER_ITEM_SQL}, ',' ORDER BY m.id)"
-        f" FROM {members_from_sql(connection)} WHERE m.group_id = %s"
+        f" FROM {members_from_sql(connection)}"
+        " WHERE m.organization_id = %s AND m.group_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [urls["User"], urls["Group"], group_id])
+        cursor.execute(sql, [urls["User"], urls["Group"], organization_id, group_id])
         (text,) = cursor.fetchone() or (None,)
     return f"[{text or ''}]"

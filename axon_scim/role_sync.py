@@ -142,7 +142,11 @@ def member_accounts(group: ScimGroup, *, active_only: bool = True) -> list[Accou
 
     ``active`` is read here, so the caller holds the members' accounts' locks.
     """
-    members = ScimUser.objects.filter(memberships__group=group, account__isnull=False)
+    members = ScimUser.objects.for_tenant(group.organization_id).filter(
+        memberships__organization_id=group.organization_id,
+        memberships__group=group,
+        account__isnull=False,
+    )
     if active_only:
         members = members.filter(ENABLED)
     return list(members.values_list("account_id", flat=True))
@@ -150,7 +154,8 @@ def member_accounts(group: ScimGroup, *, active_only: bool = True) -> list[Accou
 
 def group_accounts(group: ScimGroup) -> list[AccountId]:
     """Every account the group's mapping may concern: its members' and its assignees'."""
-    assignees = RoleAssignment.objects.filter(group=group).values_list("account_id", flat=True)
+    rows = RoleAssignment.objects.for_tenant(group.organization_id).filter(group=group)
+    assignees = rows.values_list("account_id", flat=True)
     return sorted({*member_accounts(group, active_only=False), *assignees})
 
 
@@ -191,9 +196,9 @@ def restore_from_groups(organization: Organization, user: ScimUser) -> list[Any]
     """
     assert user.account_id is not None
     mapped = list(
-        ScimMembership.objects.filter(user=user, group__role__isnull=False).values_list(
-            "group_id", "group__role_id"
-        )
+        ScimMembership.objects.for_tenant(organization)
+        .filter(user=user, group__organization_id=organization.pk, group__role__isnull=False)
+        .values_list("group_id", "group__role_id")
     )
     RoleAssignment.objects.bulk_create(
         [
@@ -344,7 +349,7 @@ def _sync_permissions(
     if revoke:
         model.objects.filter(pk__in=revoke).delete()
     if disown:
-        ManagedPermission.objects.filter(pk__in=disown).delete()
+        ManagedPermission.objects.for_tenant(organization).filter(pk__in=disown).delete()
 
 
 def _record(

@@ -19,7 +19,9 @@ The setting never reaches the host's own queries on a persistent connection:
 
 Like Django's own ``SET TIME ZONE`` and ``SET ROLE``, the statements go
 through the DB-API connection, so they do not show among the request's
-queries. SQLite has no statement timeout: there the setting does nothing,
+queries. With ``AXON_SCIM["TRANSACTION_POOLING"]`` (PgBouncer in transaction
+mode) nothing is set: the timeout belongs on the database role there
+(docs/scaling.md). SQLite has no statement timeout: there the setting does nothing,
 and a request runs as long as it takes.
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, Error, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .conf import scim_settings
 from .models import ScimUser
 
 __all__ = ["reset_statement_timeout", "set_statement_timeout"]
@@ -54,6 +57,8 @@ def set_statement_timeout(seconds: float | None) -> list[str]:
     Errors (a database that is down) propagate as Django's database errors,
     which the SCIM exception handler answers with 503.
     """
+    if scim_settings.TRANSACTION_POOLING:
+        return []  # a session-level SET would outlive the transaction on a pooled connection
     aliases = {router.db_for_read(ScimUser) or DEFAULT_DB_ALIAS}
     aliases.add(router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS)
     applied: list[str] = []

@@ -23,6 +23,7 @@ from .factories import (
     ScimUserFactory,
     make_role,
 )
+from .tenancy import TenancyChecker, checking, enabled
 
 HOSTILE_SETTINGS = "tests.hostile.settings"
 
@@ -110,6 +111,27 @@ def _forget_cached_schemas() -> Any:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def tenancy_checker(request: pytest.FixtureRequest) -> Any:
+    """Fail the test when axon_scim issues a statement not scoped to one organization.
+
+    See tests/tenancy.py; a test that provokes violations on purpose marks
+    itself ``tenancy_unchecked``.
+    """
+    if not enabled() or request.node.get_closest_marker("tenancy_unchecked"):
+        yield None
+        return
+    with checking(TenancyChecker()) as checker:
+        yield checker
+    log = os.environ.get("AXON_TENANCY_LOG")  # survey mode: append, do not fail
+    if log:
+        with open(log, "a") as out:
+            for v in checker.violations:
+                out.write(f"{request.node.nodeid}\t{v.caller}\t{v.problem}\t{v.reason}\t{v.sql}\n")
+    elif checker.violations:
+        pytest.fail(checker.report(), pytrace=False)
 
 
 @pytest.fixture

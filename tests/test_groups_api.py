@@ -287,7 +287,7 @@ def test_members_written_as_text_match_the_members_as_values(scim, org, people):
             ],
         },
     ).json()
-    serializer = GroupRenderer(BASE)
+    serializer = GroupRenderer(BASE, org.pk)
     as_text = json.loads(serializer.members_json(doc["id"]))
     assert (
         as_text

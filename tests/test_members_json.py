@@ -21,7 +21,7 @@ def test_members_json_is_the_members_compactly_written(org):
         user = ScimUser.objects.create(organization=org, user_name=f"u{n}", display_name=name)
         ScimMembership.objects.create(organization=org, group=group, user=user)
     ScimMembership.objects.create(organization=org, group=group, member_group=child)
-    renderer = GroupRenderer(BASE)
+    renderer = GroupRenderer(BASE, org.pk)
     members = renderer.members_of([group.pk])[group.pk]
     text = renderer.members_json(group.pk)
     assert text == json.dumps(members, ensure_ascii=False, separators=(",", ":"))

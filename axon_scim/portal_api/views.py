@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.http import HttpResponse, HttpResponseBase
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -81,9 +81,12 @@ class RoleListView(PortalView, generics.ListAPIView):
 def role_mappings(organization: Organization) -> QuerySet[ScimGroup]:
     """Every group of the organization with its role and member count, in one query."""
     groups: QuerySet[ScimGroup] = ScimGroup.objects.for_tenant(organization)
+    # The memberships joined on the organization too: the query stays on its shard.
+    same = Q(memberships__organization_id=F("organization_id"))
     return (
         groups.select_related("role")
-        .annotate(member_count=Count("memberships"))
+        .annotate(own_memberships=FilteredRelation("memberships", condition=same))
+        .annotate(member_count=Count("own_memberships"))
         .order_by("display_name_lower", "id")
     )
 

@@ -165,7 +165,7 @@ def lock_user(organization: Organization, user_id: object) -> ScimUser:
     user = (
         ScimUser.objects.for_tenant(organization)
         .select_for_update(no_key=True, of=("self",))
-        .select_related("manager")
+        .with_manager_name()
         .filter(pk=pk)
         .first()
         if pk
@@ -177,13 +177,14 @@ def lock_user(organization: Organization, user_id: object) -> ScimUser:
     return user
 
 
-def lock_for_key_change(model: type[models.Model], pk: Any) -> None:
+def lock_for_key_change(model: type[models.Model], organization: Organization, pk: Any) -> None:
     """Upgrade the lock on a row about to be deleted or to change a unique column to FOR UPDATE.
 
     It waits for the changes that refer to the row to commit, and holds off
     new ones; where in the order to take it: see the module docstring.
     """
-    list(model._default_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
+    rows = model._default_manager.filter(organization_id=organization.pk, pk=pk)
+    list(rows.select_for_update().values_list("pk", flat=True))
 
 
 def lock_users(organization: Organization, ids: Iterable[UUID]) -> set[UUID]:

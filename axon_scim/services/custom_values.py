@@ -40,7 +40,7 @@ def store_extension_rows(
         return
     field = "user" if isinstance(owner, ScimUser) else "group"
     if previous:
-        ScimExtensionValue.objects.filter(**{field: owner}).delete()
+        ScimExtensionValue.objects.for_tenant(organization).filter(**{field: owner}).delete()
     for row in rows:
         row.organization = organization
         setattr(row, field, owner)
@@ -54,7 +54,7 @@ def group_extensions(
     resource = resource_type(GROUP_RESOURCE, organization)
     if group is None or not custom_schemas(resource):
         return resource, []
-    return resource, load_extension_rows("group_id", [group.pk]).get(group.pk, [])
+    return resource, load_extension_rows(organization.pk, "group_id", [group.pk]).get(group.pk, [])
 
 
 def extension_payload(

@@ -165,11 +165,14 @@ def _add_rows(organization: Organization, group: ScimGroup, members: Members) ->
     ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
 
 
+def _rows(group: ScimGroup) -> Any:
+    """The group's membership rows, through its organization (one shard: docs/scaling.md)."""
+    return ScimMembership.objects.filter(organization_id=group.organization_id, group=group)
+
+
 def _remove_rows(group: ScimGroup, ids: list[UUID]) -> None:
     for chunk in chunks(ids):
-        ScimMembership.objects.filter(group=group).filter(
-            Q(user_id__in=chunk) | Q(member_group_id__in=chunk)
-        ).delete()
+        _rows(group).filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
 
 
 def _keep_rows(group: ScimGroup, ids: list[UUID]) -> None:
@@ -178,14 +181,12 @@ def _keep_rows(group: ScimGroup, ids: list[UUID]) -> None:
         _remove_rows(group, list(_member_ids(group) - set(ids)))
         return
     # exclude() keeps NULL columns out of NOT IN's three-valued logic.
-    ScimMembership.objects.filter(group=group).exclude(user_id__in=ids).exclude(
-        member_group_id__in=ids
-    ).delete()
+    _rows(group).exclude(user_id__in=ids).exclude(member_group_id__in=ids).delete()
 
 
 def _member_ids(group: ScimGroup, ids: list[UUID] | None = None) -> set[UUID]:
     """Which of ``ids`` (every member when None) are members of ``group`` now."""
-    rows = ScimMembership.objects.filter(group=group)
+    rows = _rows(group)
     if ids is None:
         return {u or g for u, g in rows.values_list("user_id", "member_group_id")}
     present: set[UUID] = set()
@@ -285,7 +286,7 @@ def _change_members(
     )
     for change, ids, members in zip(changes, named, adding, strict=True):
         if change.kind == "remove_all":
-            ScimMembership.objects.filter(group=group).delete()
+            _rows(group).delete()
         elif change.kind == "remove":
             _remove_rows(group, ids)
         elif change.kind == "replace":

@@ -160,7 +160,7 @@ def _store(
     user.save()
     # Value rows are rewritten only when they differ (most updates leave them be).
     if sorted(map(_row_key, previous)) != sorted(map(_row_key, changes.values)):
-        ScimUserValue.objects.filter(user=user).delete()
+        ScimUserValue.objects.filter(organization_id=user.organization_id, user=user).delete()
         ScimUserValue.objects.bulk_create(changes.values)
 
 
@@ -314,7 +314,7 @@ def _update_user(
             was_active, key = user.active, user.user_name_lower
             _assign(organization, user, changes)
             if user.user_name.lower() != key:  # a key change (see services._common)
-                lock_for_key_change(ScimUser, user.pk)
+                lock_for_key_change(ScimUser, organization, user.pk)
             lock_account(user)
             was_enabled = _enabled(user, was_active)
             new_state = _stored_state(user, changes.values), row_state(custom)
@@ -426,13 +426,14 @@ def _lock_for_delete(organization: Organization, pk: UUID) -> tuple[ScimUser, li
     again, since a change may have committed in between (``retry_locks``).
     Then the user is locked FOR UPDATE: nothing new can refer to it.
     """
-    groups_of = ScimGroup.objects.for_tenant(organization).filter(memberships__user_id=pk)
+    member = {"memberships__organization_id": organization.pk, "memberships__user_id": pk}
+    groups_of = ScimGroup.objects.for_tenant(organization).filter(**member)
     reports_of = ScimUser.objects.for_tenant(organization).filter(manager_id=pk)
     group_ids, report_ids = _ids(groups_of), _ids(reports_of)
     groups = lock_groups(organization, group_ids)
     lock_users(organization, {pk, *report_ids})
     user = lock_user(organization, pk)
-    lock_for_key_change(ScimUser, pk)
+    lock_for_key_change(ScimUser, organization, pk)
     if _ids(groups_of) != group_ids or not _ids(reports_of) <= report_ids:
         raise LocksMoved
     return user, groups

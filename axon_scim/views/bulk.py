@@ -95,7 +95,8 @@ def durable_by_the_answer() -> Iterator[None]:
     applied; the client, with no answer, must look anyway.
     """
     connection = connections[router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    pooled = scim_settings.TRANSACTION_POOLING  # a session SET would reach other clients
+    if connection.vendor != "postgresql" or connection.in_atomic_block or pooled:
         yield  # SQLite has no such setting; inside a transaction nothing commits before its end
         return
     with connection.cursor() as cursor:

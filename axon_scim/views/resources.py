@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,7 +29,7 @@ from ..member_stream import (
     first_chunk,
     group_connection,
 )
-from ..models import ScimGroup, ScimUser
+from ..models import ScimGroup, ScimUser, ScimUserQuerySet
 from ..protocol import errors
 from ..protocol.cursors import CursorState, query_fingerprint
 from ..protocol.etag import if_none_match_hits, make_etag
@@ -230,9 +230,9 @@ class UserResourceView(ResourceView[ScimUser]):
         return ScimUser.objects.for_tenant(self.organization)
 
     def fetched(self, rows: QuerySet[ScimUser]) -> QuerySet[ScimUser]:
-        # The manager's displayName alone: a whole second user row per user (select_related)
-        # costs more to build than the query costs to run.
-        return rows.annotate(manager_display_name=F("manager__display_name"))
+        # The manager's displayName alone, joined on id and organization: a whole second
+        # user row per user (select_related) costs more to build than the query to run.
+        return cast(ScimUserQuerySet, rows).with_manager_name()
 
     def render_page(self, rows: list[ScimUser], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
@@ -294,7 +294,7 @@ class GroupResourceView(ResourceView[ScimGroup]):
         kept = getattr(groups[0], "scim_extensions", None) if len(groups) == 1 else None
         if kept is not None:  # the service that wrote the group kept its rows
             return {groups[0].pk: kept}
-        return load_extension_rows("group_id", [group.pk for group in groups])
+        return load_extension_rows(self.organization.pk, "group_id", [group.pk for group in groups])
 
     def render_group(
         self, renderer: GroupRenderer, group: ScimGroup, members: Any, custom: dict[Any, Any]
@@ -303,7 +303,7 @@ class GroupResourceView(ResourceView[ScimGroup]):
 
     def render_page(self, rows: list[ScimGroup], query: ListQuery) -> list[dict[str, Any]]:
         attributes, excluded = query.attributes, query.excluded_attributes
-        renderer, resource = GroupRenderer(self.base_url()), self.resource
+        renderer, resource = GroupRenderer(self.base_url(), self.organization.pk), self.resource
         members = (
             renderer.members_of([group.pk for group in rows])
             if wants("members", attributes, excluded, resource)
@@ -323,7 +323,7 @@ class GroupResourceView(ResourceView[ScimGroup]):
     def object_response(
         self, obj: ScimGroup, *, status: int = 200, location: bool = False
     ) -> HttpResponseBase:
-        renderer = GroupRenderer(self.base_url())
+        renderer = GroupRenderer(self.base_url(), self.organization.pk)
         attributes, excluded = self.projection()
         where = renderer.location(obj.pk) if location else None
         custom = self.custom_rows([obj])

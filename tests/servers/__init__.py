@@ -1,0 +1,1 @@
+"""Settings for app servers that tests start as separate processes (gunicorn)."""
