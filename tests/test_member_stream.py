@@ -57,7 +57,7 @@ def body_of(response: Any) -> dict[str, Any]:
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_large_group_streams_the_same_document(scim, team, small_chunks):
-    plain = json.loads(GroupRenderer(BASE).members_json(team.pk))
+    plain = json.loads(GroupRenderer(BASE, team.organization_id).members_json(team.pk))
     response = scim.get(f"Groups/{team.pk}")
     assert response.status_code == 200
     assert isinstance(response, StreamingHttpResponse)
@@ -144,7 +144,7 @@ def test_inside_a_transaction_the_members_come_whole(scim, team, small_chunks):
     """ATOMIC_REQUESTS (and SQLite): a held cursor cannot outlive the view; nothing streams."""
     response = scim.get(f"Groups/{team.pk}")
     assert not response.streaming
-    assert response.json()["members"] == json.loads(GroupRenderer(BASE).members_json(team.pk))
+    assert response.json()["members"] == json.loads(GroupRenderer(BASE, team.organization_id).members_json(team.pk))
 
 
 @requires_postgresql
