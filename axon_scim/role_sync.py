@@ -24,8 +24,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
-from django.db.models import Q
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Lookup, Q
 from django.dispatch import Signal
 from guardian.utils import get_user_obj_perms_model
 
@@ -56,18 +55,45 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def batches(items: Iterable[Any]) -> Iterator[Any]:
-    """``items`` as right-hand sides for ``__in``, in as few statements as the database allows.
+def batches(items: Iterable[Any]) -> Iterator[list[Any]]:
+    """``items`` in as few statements as the database allows: filter each batch with ``among``.
 
-    PostgreSQL takes them all as one array parameter, so a statement's cost
-    does not grow by a parameter per id, nor the statements by one per
-    ``CHUNK``; other databases get ``chunks``, under their parameter limit.
+    PostgreSQL takes them all at once, as one array parameter, so neither the
+    statements nor the parameters grow with their number; other databases
+    get ``chunks``, under their parameter limit.
     """
     items = list(items)
     if connection.vendor != "postgresql":
         yield from chunks(items)
     elif items:
-        yield RawSQL("SELECT unnest(%s)", [items])
+        yield items
+
+
+class AnyOf(Lookup):  # type: ignore[type-arg]
+    """``lhs = ANY(%s)``, the right-hand side a list bound as one array (PostgreSQL).
+
+    Unlike ``IN (SELECT unnest(...))``, PostgreSQL hashes the array and
+    probes it per row, whatever the planner believes of the table's size.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+        field = self.lhs.output_field
+        return "%s", [[field.get_db_prep_value(item, connection) for item in value]]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def among(name: str, batch: list[Any]) -> Any:
+    """A filter: the field ``name`` is one of ``batch`` (one of ``batches``)."""
+    if connection.vendor == "postgresql":
+        return AnyOf(F(name), batch)
+    return Q(**{f"{name}__in": batch})
 
 
 def batch_size() -> int | None:
@@ -81,7 +107,7 @@ def lock_accounts(accounts: Iterable[AccountId]) -> None:
     for batch in batches(sorted(set(accounts))):
         list(
             model.objects.select_for_update(no_key=True)
-            .filter(pk__in=batch)
+            .filter(among("pk", batch))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -150,7 +176,7 @@ def accounts_of(organization: Organization, user_ids: Iterable[Any]) -> list[Acc
     for batch in batches(user_ids):
         accounts += (
             ScimUser.objects.for_tenant(organization)
-            .filter(ENABLED, pk__in=batch, account__isnull=False)
+            .filter(ENABLED, among("pk", batch), account__isnull=False)
             .values_list("account_id", flat=True)
         )
     return accounts
@@ -199,7 +225,7 @@ def unassign_group(
         rows.delete()
         return
     for batch in batches(accounts):
-        rows.filter(account_id__in=batch).delete()
+        rows.filter(among("account_id", batch)).delete()
 
 
 def restore_from_groups(organization: Organization, user: ScimUser) -> list[Any]:
@@ -282,7 +308,7 @@ def _held_roles(organization: Organization, accounts: list[AccountId]) -> dict[A
     for batch in batches(accounts):
         rows = (
             RoleAssignment.objects.for_tenant(organization)
-            .filter(account_id__in=batch)
+            .filter(among("account_id", batch))
             .values_list("account_id", "role_id")
             .distinct()
         )
@@ -383,7 +409,7 @@ def _record(
     usernames: dict[AccountId, str] = {}
     for batch in batches(account_ids):
         usernames.update(
-            get_user_model().objects.filter(pk__in=batch).values_list("pk", username_field)
+            get_user_model().objects.filter(among("pk", batch)).values_list("pk", username_field)
         )
     source = (
         {"group": str(group.pk), "groupDisplayName": group.display_name}

@@ -83,12 +83,13 @@ from ..protocol.errors import (
 )
 
 # Defined in role_sync, the lower layer, which uses them too (see there).
-from ..role_sync import CHUNK, batches, chunks, key_share
+from ..role_sync import CHUNK, among, batches, chunks, key_share
 
 __all__ = [
     "CHUNK",
     "LocksMoved",
     "after_commit",
+    "among",
     "batches",
     "check_lengths",
     "chunks",
@@ -149,7 +150,7 @@ def lock_groups(organization: Organization, ids: Iterable[UUID]) -> list[ScimGro
         groups += (
             ScimGroup.objects.for_tenant(organization)
             .select_for_update(no_key=True)
-            .filter(pk__in=batch)
+            .filter(among("pk", batch))
             .order_by("pk")
         )
     for group in groups:
@@ -194,7 +195,7 @@ def lock_users(organization: Organization, ids: Iterable[UUID]) -> set[UUID]:
         found.update(
             ScimUser.objects.for_tenant(organization)
             .select_for_update(no_key=True)
-            .filter(pk__in=batch)
+            .filter(among("pk", batch))
             .order_by("pk")
             .values_list("pk", flat=True)
         )

@@ -35,6 +35,7 @@ from ..protocol.schemas import GROUP_RESOURCE
 from ..rendering import GroupRenderer
 from ._common import (
     after_commit,
+    among,
     batches,
     check_lengths,
     group_name_conflict,
@@ -105,7 +106,7 @@ def _resolve_members(
     for batch in batches(rest):
         groups.update(
             ScimGroup.objects.for_tenant(organization)
-            .filter(pk__in=batch)
+            .filter(among("pk", batch))
             .values_list("pk", flat=True)
         )
     for pk in rest:
@@ -130,7 +131,7 @@ def _hold_groups(organization: Organization, ids: Iterable[UUID]) -> None:
 def _touch_users(organization: Organization, ids: Iterable[UUID]) -> None:
     """Bump the version of users whose ``groups`` changed (their rows are locked already)."""
     for batch in batches(sorted(set(ids))):
-        ScimUser.objects.for_tenant(organization).filter(pk__in=batch).update(
+        ScimUser.objects.for_tenant(organization).filter(among("pk", batch)).update(
             version=F("version") + 1, last_modified=now()
         )
 
