@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.utils.timezone import now
 
@@ -20,8 +20,8 @@ from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..extension_models import ScimExtensionValue
 from ..extension_values import extension_rows, row_state
-from ..extensions import resource_type
-from ..models import Organization, ScimGroup, ScimUser, ScimUserValue
+from ..extensions import custom_schemas, resource_type
+from ..models import Organization, ScimGroup, ScimMembership, ScimUser, ScimUserValue
 from ..protocol.constants import ENTERPRISE_USER_SCHEMA
 from ..protocol.errors import ConflictError, InvalidValueError, NotFoundError
 from ..protocol.etag import check_if_match, make_etag
@@ -103,6 +103,35 @@ def _remember(
         groups={user.pk: groups},
         resource=resource,
         extensions={user.pk: custom},
+    )
+
+
+def _locked_context(user: ScimUser, resource: ResourceType) -> UserContext:
+    """What a write reads of its locked user: value rows and groups, in one statement.
+
+    ``UserContext.load`` takes one statement for each; PostgreSQL aggregates
+    both into one row here. Custom attribute rows, when the organization has
+    any, and other databases take the general path.
+    """
+    if connection.vendor != "postgresql" or custom_schemas(resource):
+        return UserContext.load([user], resource=resource)
+    quote = connection.ops.quote_name
+    values, members = quote(ScimUserValue._meta.db_table), quote(ScimMembership._meta.db_table)
+    groups = quote(ScimGroup._meta.db_table)
+    sql = (
+        f"SELECT (SELECT json_agg(v ORDER BY v.attribute, v.position) FROM {values} v"
+        "         WHERE v.organization_id = %s AND v.user_id = %s),"
+        "        (SELECT json_agg(json_build_array(m.group_id, g.display_name)"
+        "                         ORDER BY g.display_name_lower)"
+        f"         FROM {members} m JOIN {groups} g ON g.id = m.group_id"
+        "         WHERE m.organization_id = %s AND m.user_id = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.organization_id, user.pk] * 2)
+        rows, memberships = cursor.fetchone()
+    return UserContext(
+        values={user.pk: [ScimUserValue(**{**row, "user_id": user.pk}) for row in rows or ()]},
+        groups={user.pk: [(UUID(group), name) for group, name in memberships or ()]},
     )
 
 
@@ -314,7 +343,7 @@ def _update_user(
             user = lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
             resource = resource_type(USER_RESOURCE, organization)
-            context = UserContext.load([user], resource=resource)
+            context = _locked_context(user, resource)
             previous = context.values.get(user.pk, [])
             old_custom = context.extensions.get(user.pk, [])
             before = _user_snapshot(user, previous, old_custom, resource)
