@@ -29,7 +29,8 @@ def _table(model: type[models.Model]) -> str:
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    field: Any = model._meta.get_field(name)
+    return connection.ops.quote_name(field.column)
 
 
 def _sql() -> str:
@@ -83,7 +84,7 @@ def sync_permissions(organization: Organization, accounts: list[Any]) -> None:
     """
     if not accounts:
         return
-    params = {
+    params: dict[str, Any] = {
         "org": organization.pk,
         "accounts": list(accounts),
         "type": ContentType.objects.get_for_model(Organization).pk,

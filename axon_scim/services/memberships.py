@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = ["add_rows", "keep_rows", "member_ids", "remove_rows"]
 
+_USERS = ScimUser._meta.db_table
+_MEMBERS = ScimMembership._meta.db_table
+_MEMBER = "COALESCE(user_id, member_group_id)"  # a row has exactly one of them
+
 
 def _id_rows(ids: Iterable[UUID]) -> tuple[str, Any]:
     """A FROM item of ``ids`` (column ``value``) and its one parameter: an array, or JSON."""
@@ -56,11 +60,6 @@ def _rows_changed(organization: Organization, sql: str, params: list[Any], bump:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {UUID(str(member)) for (member,) in cursor.fetchall()}
-
-
-_USERS = ScimUser._meta.db_table
-_MEMBERS = ScimMembership._meta.db_table
-_MEMBER = "COALESCE(user_id, member_group_id)"  # a row has exactly one of them
 
 
 def add_rows(
@@ -122,5 +121,5 @@ def _db_id(pk: UUID) -> Any:
 
 def member_ids(group: ScimGroup) -> set[UUID]:
     """Every member of ``group`` now."""
-    rows = ScimMembership.objects.filter(group=group)
+    rows = ScimMembership.objects.filter(organization_id=group.organization_id, group=group)
     return {u or g for u, g in rows.values_list("user_id", "member_group_id")}
