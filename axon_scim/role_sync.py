@@ -28,8 +28,8 @@ from django.db.models import F, Lookup, Q
 from django.dispatch import Signal
 from guardian.utils import get_user_obj_perms_model
 
-from . import permission_sets, signals
-from .audit import Actor, record_event
+from . import signals
+from .audit import Actor, record_events
 from .models import (
     ManagedPermission,
     Organization,
@@ -326,30 +326,33 @@ def _apply_permissions(
     rows): a permission the account already had, granted some other way, is
     neither taken over nor ever revoked here.
     """
-    if connection.vendor == "postgresql":
-        permission_sets.sync_permissions(organization, accounts)  # the same rule, set-based
-        return
     role_permissions: dict[int, set[int]] = defaultdict(set)
     through = Role.permissions.through.objects.filter(role__organization=organization)
     for role, permission in through.values_list("role_id", "permission_id"):
         role_permissions[role].add(permission)
     content_type = ContentType.objects.get_for_model(Organization)
-    for chunk in chunks(accounts):
-        wanted = {a: set().union(*(role_permissions[r] for r in held[a])) for a in chunk}
+    for batch in batches(accounts):
+        wanted = {a: set().union(*(role_permissions[r] for r in held[a])) for a in batch}
         _sync_permissions(organization, content_type, wanted)
 
 
 def _sync_permissions(
     organization: Organization, content_type: ContentType, wanted: dict[AccountId, set[int]]
 ) -> None:
-    """Grant and revoke so that each account in ``wanted`` holds just its wanted permissions."""
+    """Grant and revoke so that each account in ``wanted`` holds just its wanted permissions.
+
+    Six statements at most, whatever the number of accounts on PostgreSQL:
+    every one an index lookup by an array, an INSERT from arrays, or a DELETE
+    by primary keys, so no plan depends on how large the planner believes
+    the permission tables to be (they grow fast in a big role change).
+    """
     model: Any = get_user_obj_perms_model()
     object_pk = str(organization.pk)
     accounts = list(wanted)
     owned: dict[AccountId, dict[int, int]] = defaultdict(dict)
     for pk, account, permission in (
         ManagedPermission.objects.for_tenant(organization)
-        .filter(account_id__in=accounts)
+        .filter(among("account_id", accounts))
         .values_list("pk", "account_id", "permission_id")
     ):
         owned[account][permission] = pk
@@ -358,9 +361,9 @@ def _sync_permissions(
         return
     existing: dict[AccountId, dict[int, int]] = defaultdict(dict)
     for pk, account, permission in model.objects.filter(
+        among("user_id", accounts),
         content_type=content_type,
         object_pk=object_pk,
-        user_id__in=accounts,
         permission_id__in=involved,
     ).values_list("pk", "user_id", "permission_id"):
         existing[account][permission] = pk
@@ -387,12 +390,12 @@ def _sync_permissions(
                 disown.append(pk)
                 if permission in existing[account]:
                     revoke.append(existing[account][permission])
-    model.objects.bulk_create(grant, batch_size=CHUNK, ignore_conflicts=True)
-    ManagedPermission.objects.bulk_create(own, batch_size=CHUNK, ignore_conflicts=True)
+    model.objects.bulk_create(grant, batch_size=batch_size(), ignore_conflicts=True)
+    ManagedPermission.objects.bulk_create(own, batch_size=batch_size(), ignore_conflicts=True)
     if revoke:
-        model.objects.filter(pk__in=revoke).delete()
+        model.objects.filter(among("pk", revoke)).delete()
     if disown:
-        ManagedPermission.objects.filter(pk__in=disown).delete()
+        ManagedPermission.objects.filter(among("pk", disown)).delete()
 
 
 def _record(
@@ -420,19 +423,16 @@ def _record(
         ("role.granted", gained, signals.role_granted),
         ("role.revoked", lost, signals.role_revoked),
     ):
-        for account, role in pairs:
-            record_event(
-                organization,
-                actor,
-                action,
-                "Role",
-                role,
-                after={
-                    "role": roles.get(role),
-                    "account": usernames.get(account),
-                    **source,
-                },
-            )
+        record_events(
+            organization,
+            actor,
+            action,
+            "Role",
+            (
+                (role, {"role": roles.get(role), "account": usernames.get(account), **source})
+                for account, role in pairs
+            ),
+        )
         if pairs and signal.has_listeners():
             transaction.on_commit(
                 partial(_send_role_signals, signal, organization, actor, pairs, group)

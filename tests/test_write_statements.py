@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from axon_scim.audit import SYSTEM
+from axon_scim.audit import SYSTEM, Actor, audited, record_event, record_events, verify_chain
 from axon_scim.models import AuditEvent, RoleAssignment, ScimUser
 from axon_scim.protocol.constants import USER_SCHEMA
 from axon_scim.services import set_group_role
@@ -146,3 +146,30 @@ def test_a_mapped_group_change_takes_the_same_statements_for_any_number_of_membe
         )
         assert revoked.count() == size - 5
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.django_db
+def test_record_events_records_what_record_event_would(org: Any) -> None:
+    """The many events of a role change are copies of the first: each as record_event makes it."""
+    actor = Actor(label="tester", request_id="req-1", ip="192.0.2.1", user_agent="ua")
+    items = [(7, {"account": "a", "password": "hidden"}), (8, {"account": "b"}), (9, None)]
+    with audited(org):
+        record_events(org, actor, "role.granted", "Role", items)
+    with audited(org):
+        for resource_id, after in items:
+            record_event(org, actor, "role.granted", "Role", resource_id, after=after)
+    events = list(AuditEvent.objects.filter(organization=org).order_by("sequence"))
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 5, 6]
+    ignored = {"id", "sequence", "time", "previous_hash", "hash"}
+
+    def shape(event: AuditEvent) -> dict[str, Any]:
+        return {
+            f.attname: getattr(event, f.attname)
+            for f in AuditEvent._meta.concrete_fields
+            if f.attname not in ignored
+        }
+
+    assert [shape(e) for e in events[:3]] == [shape(e) for e in events[3:]]
+    assert events[0].after == {"account": "a", "password": "********"}
+    assert [e.resource_id for e in events[:3]] == ["7", "8", "9"]
+    assert verify_chain(org).ok
