@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -69,6 +70,9 @@ def batches(items: Iterable[Any]) -> Iterator[list[Any]]:
         yield items
 
 
+_NATIVE = (int, UUID)
+
+
 class AnyOf(Lookup):  # type: ignore[type-arg]
     """``lhs = ANY(%s)``, the right-hand side a list bound as one array (PostgreSQL).
 
@@ -81,7 +85,9 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> Any:
         field = self.lhs.output_field
-        return "%s", [[field.get_db_prep_value(item, connection) for item in value]]
+        # Ints and UUIDs go as they are (what the field would make of them), fast for 100,000.
+        prep = [i if type(i) in _NATIVE else field.get_db_prep_value(i, connection) for i in value]
+        return "%s", [prep]
 
     def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
