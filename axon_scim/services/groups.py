@@ -1,10 +1,10 @@
 """Groups and their memberships: create, replace, patch and delete a group; add and remove members.
 
-A member change is measured, not assumed: the membership rows before and
-after it give the members really added and removed. Only those users get a
-new version (their ``groups`` changed), only they are named in the audit
-event and the ``group_membership_changed`` signal, and only their roles
-follow. Adding a member who is already there, or removing one who is not,
+A member change is measured, not assumed: the rows its INSERTs and DELETEs
+return (``memberships``) give the members really added and removed. Only
+those users get a new version (their ``groups`` changed), only they are
+named in the audit event and the ``group_membership_changed`` signal, and
+only their roles follow. Adding a member who is already there, or removing one who is not,
 changes nothing at all: no version, no event, no signal.
 """
 
