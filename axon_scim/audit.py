@@ -19,13 +19,14 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models.base import ModelState
 from django.utils.timezone import now
 
 from .conf import scim_settings
@@ -173,6 +174,35 @@ def record_event(
     else:
         pending.append(event)
     return event
+
+
+def record_events(
+    organization: Organization,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    items: Iterable[tuple[object, Any]],
+) -> None:
+    """Record one event per ``(resource_id, after)`` of ``items``, all of one action.
+
+    The same events as ``record_event`` for each, made faster for the many a
+    role change reaching thousands of accounts records: each is a copy of the
+    first with its own resource and ``after``, not a model built anew.
+    """
+    first: AuditEvent | None = None
+    pending = _pending()
+    for resource_id, after in items:
+        if first is None or pending is None:
+            first = record_event(
+                organization, actor, action, resource_type, resource_id, after=after
+            )
+            continue
+        event = AuditEvent.__new__(AuditEvent)
+        event.__dict__.update(first.__dict__)
+        event._state = ModelState()
+        event._state.fields_cache = dict(first._state.fields_cache)  # organization, actor
+        event.resource_id, event.after = str(resource_id), mask_secrets(after)
+        pending.append(event)
 
 
 def _seal(organization: Organization, events: list[AuditEvent]) -> None:

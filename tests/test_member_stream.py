@@ -144,7 +144,9 @@ def test_inside_a_transaction_the_members_come_whole(scim, team, small_chunks):
     """ATOMIC_REQUESTS (and SQLite): a held cursor cannot outlive the view; nothing streams."""
     response = scim.get(f"Groups/{team.pk}")
     assert not response.streaming
-    assert response.json()["members"] == json.loads(GroupRenderer(BASE, team.organization_id).members_json(team.pk))
+    assert response.json()["members"] == json.loads(
+        GroupRenderer(BASE, team.organization_id).members_json(team.pk)
+    )
 
 
 @requires_postgresql

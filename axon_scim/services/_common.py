@@ -83,12 +83,14 @@ from ..protocol.errors import (
 )
 
 # Defined in role_sync, the lower layer, which uses them too (see there).
-from ..role_sync import CHUNK, chunks, key_share
+from ..role_sync import CHUNK, among, batches, chunks, key_share
 
 __all__ = [
     "CHUNK",
     "LocksMoved",
     "after_commit",
+    "among",
+    "batches",
     "check_lengths",
     "chunks",
     "group_name_conflict",
@@ -144,11 +146,11 @@ def lock_group(organization: Organization, group_id: object) -> ScimGroup:
 def lock_groups(organization: Organization, ids: Iterable[UUID]) -> list[ScimGroup]:
     """The groups among ``ids``, locked in primary-key order (level 1)."""
     groups: list[ScimGroup] = []
-    for chunk in chunks(sorted(set(ids))):
+    for batch in batches(sorted(set(ids))):
         groups += (
             ScimGroup.objects.for_tenant(organization)
             .select_for_update(no_key=True)
-            .filter(pk__in=chunk)
+            .filter(among("pk", batch))
             .order_by("pk")
         )
     for group in groups:
@@ -190,11 +192,11 @@ def lock_for_key_change(model: type[models.Model], organization: Organization, p
 def lock_users(organization: Organization, ids: Iterable[UUID]) -> set[UUID]:
     """Lock the users among ``ids`` in id order (level 2); returns the ids that are users."""
     found: set[UUID] = set()
-    for chunk in chunks(sorted(set(ids))):
+    for batch in batches(sorted(set(ids))):
         found.update(
             ScimUser.objects.for_tenant(organization)
             .select_for_update(no_key=True)
-            .filter(pk__in=chunk)
+            .filter(among("pk", batch))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -255,10 +257,15 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return type(cause).__name__ == "UniqueViolation" or "UNIQUE constraint" in str(exc)
 
 
-def user_name_conflict(exc: IntegrityError, user_name: str) -> ConflictError | None:
-    """The 409 for a unique violation: the database constraint is the arbiter, not a pre-check."""
+def user_name_conflict(
+    exc: IntegrityError, user_name: str, *, taken: bool = False
+) -> ConflictError | None:
+    """The 409 for a unique violation: the database constraint is the arbiter, not a pre-check.
+
+    ``taken``: the caller found the userName taken in the organization.
+    """
     text = str(exc)
-    if "axon_scim_user_name_unique" in text or "user_name_lower" in text:
+    if taken or "axon_scim_user_name_unique" in text or "user_name_lower" in text:
         return ConflictError(f'userName "{user_name}" is already taken in this organization.')
     if _is_unique_violation(exc):  # e.g. the host already has a portal account of that name
         return ConflictError(f'userName "{user_name}" conflicts with an existing portal account.')

@@ -1,10 +1,10 @@
 """Groups and their memberships: create, replace, patch and delete a group; add and remove members.
 
-A member change is measured, not assumed: the membership rows before and
-after it give the members really added and removed. Only those users get a
-new version (their ``groups`` changed), only they are named in the audit
-event and the ``group_membership_changed`` signal, and only their roles
-follow. Adding a member who is already there, or removing one who is not,
+A member change is measured, not assumed: the rows its INSERTs and DELETEs
+return (``memberships``) give the members really added and removed. Only
+those users get a new version (their ``groups`` changed), only they are
+named in the audit event and the ``group_membership_changed`` signal, and
+only their roles follow. Adding a member who is already there, or removing one who is not,
 changes nothing at all: no version, no event, no signal.
 """
 
@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db import IntegrityError, connection
+from django.db.models import F
 from django.utils.timezone import now
 
 from .. import role_sync, signals
 from ..audit import Actor, audited, record_event
 from ..extension_models import ScimExtensionValue
 from ..extension_values import extension_rows, row_state
-from ..models import Organization, ScimGroup, ScimMembership, ScimUser
+from ..models import Organization, ScimGroup, ScimUser
 from ..protocol.errors import InvalidValueError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import (
@@ -36,10 +36,10 @@ from ..protocol.patch import (
 from ..protocol.schemas import GROUP_RESOURCE, ResourceType
 from ..rendering import GroupRenderer
 from ._common import (
-    CHUNK,
     after_commit,
+    among,
+    batches,
     check_lengths,
-    chunks,
     group_name_conflict,
     key_share,
     lock_group,
@@ -47,6 +47,7 @@ from ._common import (
     parse_id,
 )
 from .custom_values import group_extensions, note_ignored, store_extension_rows, with_ignored
+from .memberships import add_rows, keep_rows, member_ids, remove_rows
 
 __all__ = [
     "Members",
@@ -121,10 +122,10 @@ def _resolve_members(
     """
     rest = [pk for pk in ids if pk not in users]
     groups: set[UUID] = set()
-    for chunk in chunks(rest):
+    for batch in batches(rest):
         groups.update(
             ScimGroup.objects.for_tenant(organization)
-            .filter(pk__in=chunk)
+            .filter(among("pk", batch))
             .values_list("pk", flat=True)
         )
     for pk in rest:
@@ -148,73 +149,36 @@ def _hold_groups(organization: Organization, ids: Iterable[UUID]) -> None:
 
 def _touch_users(organization: Organization, ids: Iterable[UUID]) -> None:
     """Bump the version of users whose ``groups`` changed (their rows are locked already)."""
-    for chunk in chunks(sorted(set(ids))):
-        ScimUser.objects.for_tenant(organization).filter(pk__in=chunk).update(
+    for batch in batches(sorted(set(ids))):
+        ScimUser.objects.for_tenant(organization).filter(among("pk", batch)).update(
             version=F("version") + 1, last_modified=now()
         )
 
 
-def _add_rows(organization: Organization, group: ScimGroup, members: Members) -> None:
-    rows = [
-        ScimMembership(organization=organization, group=group, user_id=pk) for pk in members.users
-    ]
-    rows += [
-        ScimMembership(organization=organization, group=group, member_group_id=pk)
-        for pk in members.groups
-    ]
-    ScimMembership.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
-
-
-def _rows(group: ScimGroup) -> Any:
-    """The group's membership rows, through its organization (one shard: docs/scaling.md)."""
-    return ScimMembership.objects.filter(organization_id=group.organization_id, group=group)
-
-
-def _remove_rows(group: ScimGroup, ids: list[UUID]) -> None:
-    for chunk in chunks(ids):
-        _rows(group).filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk)).delete()
-
-
-def _keep_rows(group: ScimGroup, ids: list[UUID]) -> None:
-    """Remove every member but ``ids``: one DELETE when they fit one ``IN`` list."""
-    if len(ids) > CHUNK:
-        _remove_rows(group, list(_member_ids(group) - set(ids)))
-        return
-    # exclude() keeps NULL columns out of NOT IN's three-valued logic.
-    _rows(group).exclude(user_id__in=ids).exclude(member_group_id__in=ids).delete()
-
-
-def _member_ids(group: ScimGroup, ids: list[UUID] | None = None) -> set[UUID]:
-    """Which of ``ids`` (every member when None) are members of ``group`` now."""
-    rows = _rows(group)
-    if ids is None:
-        return {u or g for u, g in rows.values_list("user_id", "member_group_id")}
-    present: set[UUID] = set()
-    for chunk in chunks(ids):
-        matching = rows.filter(Q(user_id__in=chunk) | Q(member_group_id__in=chunk))
-        present.update(u or g for u, g in matching.values_list("user_id", "member_group_id"))
-    return present
-
-
 class MembershipDelta:
-    """The members a change really added and removed: the rows it concerns, before and after."""
+    """The members a change really added and removed, as its writes returned them.
 
-    def __init__(
-        self,
-        group: ScimGroup,
-        ids: list[UUID] | None,
-        users: set[UUID],
-        before: set[UUID] | None = None,
-    ) -> None:
-        self.group, self.ids, self.users = group, ids, users
-        self.before = before if before is not None else _member_ids(group, ids)
-        self.after = self.before
+    Each INSERT and DELETE returns the rows it really changed, so a member
+    added and removed again within one change is neither added nor removed.
+    ``current`` is every member before a change that replaces them all.
+    """
+
+    def __init__(self, group: ScimGroup, users: set[UUID], current: set[UUID]) -> None:
+        self.group, self.users, self.current = group, users, current
         self.added: set[UUID] = set()
         self.removed: set[UUID] = set()
+        self.touched = False  # the users' versions were bumped with the rows
 
-    def measure(self) -> None:
-        self.after = _member_ids(self.group, self.ids)
-        self.added, self.removed = self.after - self.before, self.before - self.after
+    def came(self, ids: set[UUID]) -> None:
+        self.removed, self.added = self.removed - ids, self.added | (ids - self.removed)
+
+    def went(self, ids: set[UUID]) -> None:
+        self.added, self.removed = self.added - ids, self.removed | (ids - self.added)
+
+    @property
+    def after(self) -> set[UUID]:
+        """Every member after the change (meaningful when ``current`` holds every one before)."""
+        return (self.current - self.removed) | self.added
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed)
@@ -238,7 +202,8 @@ class MembershipDelta:
         if not self:
             return
         group = self.group
-        _touch_users(organization, (self.added | self.removed) & self.users)
+        if not self.touched:
+            _touch_users(organization, (self.added | self.removed) & self.users)
         if group.role_id is not None:
             gained = role_sync.accounts_of(organization, self.added & self.users)
             lost = role_sync.accounts_of(organization, self.removed & self.users)
@@ -268,32 +233,29 @@ def _change_members(
 
     Locks: see services._common. Every user the changes name (and every
     current member, for a replace or a removal of all) is locked first, in id
-    order, before any row changes.
+    order, before any row changes. A single change on PostgreSQL bumps the
+    users' versions in the statement that changes the rows.
     """
     named = [_parse_ids(c.values, strict=c.kind != "remove") for c in changes]
     whole = any(change.kind in ("replace", "remove_all") for change in changes)
     concerned = sorted({pk for ids in named for pk in ids})
-    current = _member_ids(group) if whole else set()
+    current = member_ids(group) if whole else set()
     users = lock_users(organization, [*concerned, *current])
     adding = [
         _resolve_members(organization, group, ids, users) if c.kind in ("add", "replace") else None
         for c, ids in zip(changes, named, strict=True)
     ]
-    delta = (
-        MembershipDelta(group, None, users, current)
-        if whole
-        else MembershipDelta(group, concerned, users)
-    )
+    delta = MembershipDelta(group, users, current)
+    delta.touched = bump = len(changes) == 1 and connection.vendor == "postgresql"
     for change, ids, members in zip(changes, named, adding, strict=True):
         if change.kind == "remove_all":
-            _rows(group).delete()
+            delta.went(remove_rows(organization, group, None, bump=bump))
         elif change.kind == "remove":
-            _remove_rows(group, ids)
+            delta.went(remove_rows(organization, group, ids, bump=bump))
         elif change.kind == "replace":
-            _keep_rows(group, ids)
+            delta.went(keep_rows(organization, group, ids, bump=bump))
         if members is not None:
-            _add_rows(organization, group, members)
-    delta.measure()
+            delta.came(add_rows(organization, group, members, bump=bump))
     return delta
 
 
@@ -328,8 +290,9 @@ def create_group(
             members = _resolve_members(organization, None, ids, lock_users(organization, ids))
             group.save(force_insert=True)
             _store_custom(organization, group, custom, None)
-            _add_rows(organization, group, members)
-            _touch_users(organization, members.users)
+            add_rows(organization, group, members, bump=connection.vendor == "postgresql")
+            if connection.vendor != "postgresql":
+                _touch_users(organization, members.users)
             _hold_groups(organization, members.groups)
             if members:
                 after_commit(

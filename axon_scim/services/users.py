@@ -12,19 +12,18 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.utils.timezone import now
 
-from .. import role_sync, signals
-from ..adapter import get_adapter
+from .. import signals
 from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..extension_models import ScimExtensionValue
 from ..extension_values import extension_rows, row_state
-from ..extensions import resource_type
-from ..models import Organization, ScimGroup, ScimUser, ScimUserValue
-from ..protocol.errors import InvalidValueError, NotFoundError
+from ..extensions import custom_schemas, resource_type
+from ..models import Organization, ScimGroup, ScimMembership, ScimUser, ScimUserValue
+from ..protocol.errors import ConflictError, InvalidValueError, NotFoundError
 from ..protocol.etag import check_if_match, make_etag
 from ..protocol.patch import PatchOperation, apply_patch
 from ..protocol.schemas import USER_RESOURCE, ResourceType
@@ -33,7 +32,6 @@ from ..rendering import (
     UserChanges,
     UserContext,
     UserRenderer,
-    primary_email,
     user_changes,
 )
 from ._common import (
@@ -49,6 +47,14 @@ from ._common import (
     parse_id,
     retry_locks,
     user_name_conflict,
+)
+from .accounts import (
+    apply_custom,
+    create_account,
+    deactivate,
+    enabled,
+    reactivate,
+    sync_account,
 )
 from .custom_values import (
     extension_payload,
@@ -88,6 +94,35 @@ def _remember(
         groups={user.pk: groups},
         resource=resource,
         extensions={user.pk: custom},
+    )
+
+
+def _locked_context(user: ScimUser, resource: ResourceType) -> UserContext:
+    """What a write reads of its locked user: value rows and groups, in one statement.
+
+    ``UserContext.load`` takes one statement for each; PostgreSQL aggregates
+    both into one row here. Custom attribute rows, when the organization has
+    any, and other databases take the general path.
+    """
+    if connection.vendor != "postgresql" or custom_schemas(resource):
+        return UserContext.load([user], resource=resource)
+    quote = connection.ops.quote_name
+    values, members = quote(ScimUserValue._meta.db_table), quote(ScimMembership._meta.db_table)
+    groups = quote(ScimGroup._meta.db_table)
+    sql = (
+        f"SELECT (SELECT json_agg(v ORDER BY v.attribute, v.position) FROM {values} v"
+        "         WHERE v.organization_id = %s AND v.user_id = %s),"
+        "        (SELECT json_agg(json_build_array(m.group_id, g.display_name)"
+        "                         ORDER BY g.display_name_lower)"
+        f"         FROM {members} m JOIN {groups} g ON g.id = m.group_id"
+        "         WHERE m.organization_id = %s AND m.user_id = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.organization_id, user.pk] * 2)
+        rows, memberships = cursor.fetchone()
+    return UserContext(
+        values={user.pk: [ScimUserValue(**{**row, "user_id": user.pk}) for row in rows or ()]},
+        groups={user.pk: [(UUID(group), name) for group, name in memberships or ()]},
     )
 
 
@@ -164,23 +199,6 @@ def _store(
         ScimUserValue.objects.bulk_create(changes.values)
 
 
-def _sync_account(user: ScimUser, changes: UserChanges, custom: dict[str, Any]) -> None:
-    """Create the portal account of a new user, or bring an existing one in line.
-
-    ``custom`` holds the user's custom attributes by schema URN, for the
-    adapter's ``apply_extension_values`` (called only when there are any).
-    """
-    adapter = get_adapter()
-    email = primary_email(changes.values)
-    if user.account_id is None:
-        user.account = adapter.create_account(user, primary_email=email, password=changes.password)
-        user.save(update_fields=["account"])
-    else:
-        adapter.update_account(user.account, user, primary_email=email, password=changes.password)
-    if custom and user.account is not None:
-        adapter.apply_extension_values(user.account, user, custom)
-
-
 def _row_key(row: ScimUserValue) -> tuple[Any, ...]:
     # (attribute, position) is unique, so sorting never compares what follows.
     return (row.attribute, row.position, row.value, row.type, row.display, row.primary, row.extra)
@@ -219,9 +237,10 @@ def create_user(
     try:
         with audited(organization):
             _assign(organization, user, changes)
+            create_account(user, changes)  # first: the user's INSERT then carries its id
             _store(user, changes)
             store_extension_rows(organization, user, custom, None)
-            _sync_account(user, changes, extension_payload(doc, resource, custom))
+            apply_custom(user, extension_payload(doc, resource, custom))
             _remember(user, changes.values, [], custom, resource)
             after = _user_snapshot(user, changes.values, custom, resource)
             record_event(
@@ -241,8 +260,21 @@ def create_user(
                 account=user.account,
             )
     except IntegrityError as exc:
-        raise user_name_conflict(exc, user.user_name) or exc from None
+        raise _create_conflict(organization, exc, user.user_name) or exc from None
     return user
+
+
+def _create_conflict(
+    organization: Organization, exc: IntegrityError, user_name: str
+) -> ConflictError | None:
+    """The 409 of a create: the account is written first, so a userName taken in the
+    organization may surface as its account's conflict; it is named as taken all the same."""
+    conflict = user_name_conflict(exc, user_name)
+    if conflict is not None:
+        taken = ScimUser.objects.for_tenant(organization).filter(user_name_lower=user_name.lower())
+        if taken.exists():
+            return user_name_conflict(exc, user_name, taken=True)
+    return conflict
 
 
 def replace_user(
@@ -302,7 +334,7 @@ def _update_user(
             user = lock_user(organization, user_id)
             check_if_match(if_match, make_etag(user.version))
             resource = resource_type(USER_RESOURCE, organization)
-            context = UserContext.load([user], resource=resource)
+            context = _locked_context(user, resource)
             previous = context.values.get(user.pk, [])
             old_custom = context.extensions.get(user.pk, [])
             before = _user_snapshot(user, previous, old_custom, resource)
@@ -316,7 +348,7 @@ def _update_user(
             if user.user_name.lower() != key:  # a key change (see services._common)
                 lock_for_key_change(ScimUser, organization, user.pk)
             lock_account(user)
-            was_enabled = _enabled(user, was_active)
+            was_enabled = enabled(user, was_active)
             new_state = _stored_state(user, changes.values), row_state(custom)
             if new_state != state or _sets_password(changes):
                 _store(user, changes, previous)
@@ -328,90 +360,20 @@ def _update_user(
                 )
             else:
                 note_ignored(organization, actor, "User", user.pk, ignored)
-            _sync_account(user, changes, extension_payload(doc, resource, custom))
+            sync_account(user, changes, extension_payload(doc, resource, custom))
             _remember(user, changes.values, context.groups.get(user.pk, []), custom, resource)
             if user.active is False and was_enabled:
-                _deactivate(organization, actor, user)
+                deactivate(organization, actor, user)
             elif user.active is True and not was_enabled:
-                _reactivate(organization, actor, user)
+                reactivate(organization, actor, user)
     except IntegrityError as exc:
         raise user_name_conflict(exc, attempted) or exc from None
     return user
 
 
-def _enabled(user: ScimUser, was_active: bool | None) -> bool:
-    """Whether the user could sign in before this change: its account's state, read locked.
-
-    An unassigned ``active`` (None) changes nothing: access follows the last
-    explicit true or false, which the account's state holds (``was_active``
-    stands in for a user without an account).
-    """
-    return user.account.is_active if user.account is not None else was_active is not False
-
-
 def _sets_password(changes: UserChanges) -> bool:
     """A stored password is a change even though it is never returned (write-only)."""
     return changes.password is not None and scim_settings.STORE_PASSWORD
-
-
-def _deactivate(
-    organization: Organization, actor: Actor, user: ScimUser, *, deleted: bool = False
-) -> None:
-    """Disable the account at once and take away the roles its groups gave it.
-
-    Locks: the caller holds the user and its account (see services._common).
-    """
-    if user.account is not None:
-        account_id = user.account.pk
-        role_sync.reconcile(
-            organization,
-            actor,
-            [account_id],
-            lambda: role_sync.drop_group_assignments(organization, account_id),
-        )
-        adapter = get_adapter()
-        if deleted:
-            adapter.retire_account(user.account, user)
-        else:
-            adapter.deactivate_account(user.account)
-    if not deleted:
-        record_event(organization, actor, "user.deactivated", "User", user.pk)
-    after_commit(
-        signals.user_deprovisioned,
-        ScimUser,
-        organization,
-        actor,
-        scim_user=user,
-        account=user.account,
-        deleted=deleted,
-    )
-
-
-def _reactivate(organization: Organization, actor: Actor, user: ScimUser) -> None:
-    """Restore the roles of a reactivated user from its current groups.
-
-    Locks: the caller holds the user and its account (see services._common),
-    so its memberships and its groups' mappings are read as committed; the
-    groups are then held FOR KEY SHARE, last.
-    """
-    if user.account is not None:
-        sources: list[UUID] = []
-        role_sync.reconcile(
-            organization,
-            actor,
-            [user.account_id],
-            lambda: sources.extend(role_sync.restore_from_groups(organization, user)),
-        )
-        key_share(ScimGroup, organization, sources)  # references last: see services._common
-    record_event(organization, actor, "user.reactivated", "User", user.pk)
-    after_commit(
-        signals.user_reactivated,
-        ScimUser,
-        organization,
-        actor,
-        scim_user=user,
-        account=user.account,
-    )
 
 
 def _ids(rows: Any) -> set[UUID]:
@@ -461,7 +423,7 @@ def delete_user(
         context = UserContext.load([user], groups=False, resource=resource)
         values, custom = context.values.get(pk, []), context.extensions.get(pk, [])
         before = _user_snapshot(user, values, custom, resource)
-        _deactivate(organization, actor, user, deleted=True)
+        deactivate(organization, actor, user, deleted=True)
         ScimUser.objects.for_tenant(organization).filter(manager_id=pk).update(
             manager=None, version=F("version") + 1, last_modified=now()
         )
