@@ -106,7 +106,7 @@ def test_the_etag_names_the_members_sent(scim, org, team, small_chunks, monkeypa
     def probe_then_change(*args: Any) -> str | None:
         found = probe(*args)
         ScimMembership.objects.create(organization=org, group=team, user=newcomer)
-        ScimGroup.objects.filter(pk=team.pk).update(version=2)
+        ScimGroup.objects.filter(organization=org, pk=team.pk).update(version=2)
         return found
 
     monkeypatch.setattr(resources, "first_chunk", probe_then_change)
