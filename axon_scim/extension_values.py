@@ -138,12 +138,17 @@ def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
 
 
 def _moment(value: Any, where: str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise InvalidValueError(
-            f"'{where}' must be an ISO 8601 dateTime such as \"2024-01-31T12:00:00Z\"."
-        )
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    # parse_datetime raises ValueError for a well-formed but impossible date
+    # (month 13); a moment beyond year 1..9999 once in UTC cannot be stored.
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidValueError(
+        f"'{where}' must be an ISO 8601 dateTime such as \"2024-01-31T12:00:00Z\"."
+    )
 
 
 # ---------------------------------------------------------------------------

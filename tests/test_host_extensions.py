@@ -93,7 +93,19 @@ def test_values_are_typed_stored_and_returned(acme: None, scim: ScimClient) -> N
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("level", "three"), ("rate", "x"), ("remote", "maybe"), ("since", "yesterday")],
+    [
+        ("level", "three"),
+        ("rate", "x"),
+        ("remote", "maybe"),
+        ("since", "yesterday"),
+        # Well-formed but out of range: Django's parse_datetime raises instead of answering None.
+        ("since", "2026-13-45T00:00:00Z"),
+        ("since", "2026-02-30T00:00:00Z"),
+        ("since", "2026-01-01T25:00:00Z"),
+        # Beyond year 1..9999 once converted to UTC.
+        ("since", "0001-01-01T00:00:00+01:00"),
+        ("since", "9999-12-31T23:59:59-01:00"),
+    ],
 )
 def test_a_value_of_the_wrong_type_is_refused(
     acme: None, scim: ScimClient, name: str, value: Any
