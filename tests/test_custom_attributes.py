@@ -8,12 +8,17 @@ import pytest
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
+from axon_scim import services
 from axon_scim.adapter import SESSION_ORGANIZATION_KEY
+from axon_scim.audit import Actor
 from axon_scim.extension_models import CustomAttribute, ScimExtensionValue
 from axon_scim.models import AuditEvent, Organization
+from axon_scim.protocol.errors import InvalidValueError
+from axon_scim.services.custom_attributes import declare_custom_attribute
 
-from .conftest import ScimClient, provision
-from .factories import AccountFactory
+from .conftest import ScimClient, provision, requires_postgresql
+from .factories import AccountFactory, OrganizationFactory
+from .parallel import at_once
 
 API = "/api/v1/scim/custom-attributes"
 
@@ -207,3 +212,24 @@ def test_the_django_admin_declares_a_group_attribute_through_the_service(
     event = AuditEvent.objects.filter(action="custom_attribute.declared").get()
     assert event.after["schema"] == group_urn(org)
     assert admin_client.get("/admin/axon_scim/customattribute/").status_code == 200
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_parallel_declarations_stay_within_the_limit(settings: Any) -> None:
+    """The count and the insert serialize per organization: the limit holds under a race."""
+    settings.AXON_SCIM = {**getattr(settings, "AXON_SCIM", {}), "MAX_CUSTOM_ATTRIBUTES": 2}
+    org = OrganizationFactory(slug="racing")
+    services.issue_token(org, Actor(label="test"), label="chain head")  # the audit chain exists
+    declare_custom_attribute(org, Actor(label="test"), name="first")
+
+    def declaring(name: str) -> Any:
+        return lambda: declare_custom_attribute(
+            Organization.objects.get(pk=org.pk), Actor(), name=name
+        )
+
+    for round_number in range(5):
+        results = at_once([declaring(f"a{round_number}"), declaring(f"b{round_number}")])
+        assert CustomAttribute.objects.filter(organization=org).count() == 2, results
+        assert sum(isinstance(r, InvalidValueError) for r in results) == 1, results
+        CustomAttribute.objects.filter(organization=org).exclude(name="first").delete()

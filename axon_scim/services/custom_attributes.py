@@ -3,8 +3,11 @@
 Each is one transaction with its audit event. The definitions live in
 ``CustomAttribute`` rows under the organization's extension URN
 (``extensions.organization_urn``); the values in ``ScimExtensionValue``.
-Locks: none beyond the rows written (see services._common); the cached
-schema of the organization is dropped after commit.
+Locks: a declaration holds the organization row (FOR NO KEY UPDATE, which
+no SCIM write's foreign-key check waits for) while it counts and inserts, so
+parallel declarations cannot pass ``MAX_CUSTOM_ATTRIBUTES`` together; no
+other lock is taken (see services._common). The cached schema of the
+organization is dropped after commit.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def declare_custom_attribute(
     limit = scim_settings.MAX_CUSTOM_ATTRIBUTES
     try:
         with audited(organization):
+            locked = Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk)
+            list(locked.values_list("pk", flat=True))
             if CustomAttribute.objects.for_tenant(organization).count() >= limit:
                 raise InvalidValueError(f"An organization may declare at most {limit} attributes.")
             with transaction.atomic():  # a savepoint: the conflict below leaves the rest usable
