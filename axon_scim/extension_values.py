@@ -413,7 +413,8 @@ def extension_targets(
 ) -> None:
     """Add the filter targets of ``resource``'s custom attributes to a mapping's tables."""
     for schema in custom_schemas(resource):
-        for attr in schema.attributes:
+        # A writeOnly value is never returned: like password, no filter or order may read it.
+        for attr in (a for a in schema.attributes if a.returned != NEVER):
             key = (schema.id.lower(), attr.name.lower())
             own = attribute_key(schema, attr)
             if attr.type != COMPLEX:
@@ -425,7 +426,7 @@ def extension_targets(
                 continue
             sub_keys = {s.name.lower(): attribute_key(schema, attr, s) for s in attr.sub_attributes}
             if not attr.multi_valued:
-                for sub in attr.sub_attributes:
+                for sub in (s for s in attr.sub_attributes if s.returned != NEVER):
                     rows = _rows(owner, [sub_keys[sub.name.lower()]])
                     singles[(*key, sub.name.lower())] = RowsTarget(rows, _column_target(sub))
                 continue

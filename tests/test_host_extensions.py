@@ -196,6 +196,34 @@ def test_patch_with_urn_paths_and_entra_pathless_keys(acme: None, scim: ScimClie
 
 
 @pytest.mark.django_db
+def test_a_write_only_value_can_be_neither_filtered_nor_sorted_on(
+    settings: Any, scim: ScimClient
+) -> None:
+    # As for password: a filter (sw, gt ...) or an order would read a never-returned value out.
+    lock = {
+        "name": "lock",
+        "type": "complex",
+        "subAttributes": [{"name": "code", "mutability": "writeOnly"}, {"name": "kind"}],
+    }
+    declared = {**DECLARATION, "attributes": [*DECLARATION["attributes"], lock]}
+    settings.AXON_SCIM = {"SCHEMA_EXTENSIONS": [declared]}
+    acme_user(scim, "w@example.com", secret="s3", lock={"code": "c1", "kind": "k"})
+    assert ids(scim.get("Users", {"filter": f'{ACME}:lock.kind eq "k"'}))
+    for text in (
+        f'{ACME}:secret sw "s"',
+        f"{ACME}:secret pr",
+        f'{ACME}:secret gt "a"',
+        f'{ACME}:lock.code eq "c1"',
+    ):
+        response = scim.get("Users", {"filter": text})
+        assert response.status_code == 400, (text, response.content)
+        assert response.json()["scimType"] == "invalidFilter"
+    response = scim.get("Users", {"sortBy": f"{ACME}:secret"})
+    assert response.status_code == 400, response.content
+    assert response.json()["scimType"] == "invalidValue"
+
+
+@pytest.mark.django_db
 def test_a_patch_keeps_write_only_values_it_does_not_name(acme: None, scim: ScimClient) -> None:
     user_id = acme_user(scim, "w@example.com", secret="s3", level=1)
     secret = ScimExtensionValue.objects.filter(user_id=user_id, key=f"{ACME}:secret")
