@@ -233,3 +233,37 @@ def test_parallel_declarations_stay_within_the_limit(settings: Any) -> None:
         assert CustomAttribute.objects.filter(organization=org).count() == 2, results
         assert sum(isinstance(r, InvalidValueError) for r in results) == 1, results
         CustomAttribute.objects.filter(organization=org).exclude(name="first").delete()
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.django_db
+def test_an_organization_urn_that_is_another_schemas_is_refused(
+    portal: Client, org: Organization, scim: ScimClient, settings: Any
+) -> None:
+    """A slug that makes the organization's URN the RFC's Enterprise one, or a host-declared one.
+
+    Declared, the attributes were listed as a second schema of that URN, and silently dropped.
+    """
+    settings.AXON_SCIM = {
+        "SCHEMA_EXTENSIONS": [
+            {"urn": urn(org), "resourceType": "User", "attributes": [{"name": "badge"}]}
+        ]
+    }
+    assert declare(portal, name="region").status_code == 400
+    assert declare(portal, name="region", resourceType="Group").status_code == 201
+    CustomAttribute.objects.create(organization=org, name="zone")  # declared before the host's
+    schemas = [s["id"] for s in scim.get("Schemas").json()["Resources"]]
+    assert schemas.count(urn(org)) == 1
+    assert scim.get(f"Schemas/{urn(org)}").json()["attributes"][0]["name"] == "badge"
+    extensions = scim.get("ResourceTypes/User").json()["schemaExtensions"]
+    assert [e["schema"] for e in extensions].count(urn(org)) == 1
+
+    Organization.objects.filter(pk=org.pk).update(slug="enterprise")
+    org.refresh_from_db()
+    assert urn(org) == ENTERPRISE
+    assert declare(portal, name="region2").status_code == 400
+    schemas = [s["id"] for s in scim.get("Schemas").json()["Resources"]]
+    assert schemas.count(ENTERPRISE) == 1
+    assert "zone" not in {a["name"] for a in scim.get(f"Schemas/{ENTERPRISE}").json()["attributes"]}

@@ -20,7 +20,12 @@ from django.db import IntegrityError, transaction
 from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..extension_models import ATTRIBUTE_TYPES, CustomAttribute, ScimExtensionValue
-from ..extensions import BASE_RESOURCES, forget_organization_schema, organization_urn
+from ..extensions import (
+    BASE_RESOURCES,
+    forget_organization_schema,
+    organization_urn,
+    organization_urn_taken,
+)
 from ..models import Organization
 from ..protocol.errors import ConflictError, InvalidValueError
 
@@ -57,6 +62,9 @@ def declare_custom_attribute(
     base = BASE_RESOURCES.get(resource_type)
     if base is None:
         raise InvalidValueError(f"resourceType must be one of {', '.join(BASE_RESOURCES)}.")
+    if organization_urn_taken(organization, resource_type):
+        urn = organization_urn(organization, resource_type)
+        raise InvalidValueError(f"{urn}, this organization's URN, is another schema's already.")
     if not _NAME.fullmatch(name) or base.resolve(None, name) is not None:
         raise InvalidValueError(f'"{name}" is not a valid attribute name, or is a core one.')
     if type not in ATTRIBUTE_TYPES:
