@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -105,12 +105,7 @@ def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExte
     if attr.type == BOOLEAN:
         row.boolean = bool(value)
     elif attr.type in (INTEGER, DECIMAL):
-        try:
-            row.number = Decimal(str(value))
-        except InvalidOperation:
-            row.number = None
-        if row.number is None or not row.number.is_finite() or abs(row.number) >= 10**28:
-            raise InvalidValueError(f"'{where}' must be a finite number.")
+        row.number = _number(value, where)
     elif attr.type == DATETIME:
         row.moment = _moment(value, where)
     else:
@@ -120,6 +115,23 @@ def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExte
         row.text = value
     row.derive_lookup_columns()
     return row
+
+
+# The column's scale, and a bound that SQLite's float storage cannot round up past the
+# column's 28 integer digits (28 nines were read back as 1e28, which failed every read).
+_SCALE = Decimal("1e-12")
+_NUMBER_BOUND = 10**27
+
+
+def _number(value: Any, where: str) -> Decimal:
+    """``value`` as the column stores it (12 decimal places), so a read answers what a write did."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or abs(number) >= _NUMBER_BOUND:
+        raise InvalidValueError(f"'{where}' must be a finite number below 10^27 in magnitude.")
+    return number.quantize(_SCALE, context=Context(prec=40))
 
 
 def _check_canonical(attr: Attribute, value: Any, where: str) -> None:

@@ -117,6 +117,31 @@ def test_a_value_of_the_wrong_type_is_refused(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("rate", [9999999999999999999999999999, -1e27, 1e27])
+def test_a_decimal_the_column_cannot_hold_is_refused(
+    acme: None, scim: ScimClient, rate: Any
+) -> None:
+    # On SQLite 28 nines became the float 1e28, which every later read of the row failed on (500).
+    response = scim.post("Users", {"userName": "big@example.com", ACME: {"rate": rate}})
+    assert response.status_code == 400, response.content
+    assert response.json()["scimType"] == "invalidValue"
+    assert scim.get("Users").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_decimal_is_kept_at_the_columns_scale(acme: None, scim: ScimClient) -> None:
+    """What a write answers is what a read answers, and repeating it changes nothing."""
+    body = {"userName": "d@example.com", ACME: {"rate": 1e-13, "level": 5}}
+    created = scim.post("Users", body)
+    assert created.status_code == 201, created.content
+    user_id = created.json()["id"]
+    read = scim.get(f"Users/{user_id}").json()
+    assert read[ACME] == created.json()[ACME]
+    again = scim.put(f"Users/{user_id}", body)
+    assert again.json()["meta"]["version"] == read["meta"]["version"]
+
+
+@pytest.mark.django_db
 def test_filters_with_every_operator_and_urn_paths(acme: None, scim: ScimClient) -> None:
     a = acme_user(
         scim,
