@@ -134,6 +134,10 @@ def _number(value: Any, where: str) -> Decimal:
     return number.quantize(_SCALE, context=Context(prec=40))
 
 
+# The canonical values an error names at most.
+_LISTED = 20
+
+
 def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
     """A declared ``canonicalValues`` list is the only values accepted (case per caseExact).
 
@@ -145,7 +149,8 @@ def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
     allowed = attr.canonical_values
     if value in allowed or (not attr.case_exact and value.lower() in {v.lower() for v in allowed}):
         return
-    listed = ", ".join(f'"{v}"' for v in allowed)
+    listed = ", ".join(f'"{v}"' for v in allowed[:_LISTED])  # a host's list may be long
+    listed += f" ... ({len(allowed)} values)" if len(allowed) > _LISTED else ""
     raise InvalidValueError(f"'{where}' must be one of {listed}, not \"{value[:40]}\".")
 
 
