@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -105,12 +105,7 @@ def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExte
     if attr.type == BOOLEAN:
         row.boolean = bool(value)
     elif attr.type in (INTEGER, DECIMAL):
-        try:
-            row.number = Decimal(str(value))
-        except InvalidOperation:
-            row.number = None
-        if row.number is None or not row.number.is_finite() or abs(row.number) >= 10**28:
-            raise InvalidValueError(f"'{where}' must be a finite number.")
+        row.number = _number(value, where)
     elif attr.type == DATETIME:
         row.moment = _moment(value, where)
     else:
@@ -120,6 +115,27 @@ def _typed_row(attr: Attribute, value: Any, key: str, position: int) -> ScimExte
         row.text = value
     row.derive_lookup_columns()
     return row
+
+
+# The column's scale, and a bound that SQLite's float storage cannot round up past the
+# column's 28 integer digits (28 nines were read back as 1e28, which failed every read).
+_SCALE = Decimal("1e-12")
+_NUMBER_BOUND = 10**27
+
+
+def _number(value: Any, where: str) -> Decimal:
+    """``value`` as the column stores it (12 decimal places), so a read answers what a write did."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or abs(number) >= _NUMBER_BOUND:
+        raise InvalidValueError(f"'{where}' must be a finite number below 10^27 in magnitude.")
+    return number.quantize(_SCALE, context=Context(prec=40))
+
+
+# The canonical values an error names at most.
+_LISTED = 20
 
 
 def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
@@ -133,17 +149,23 @@ def _check_canonical(attr: Attribute, value: Any, where: str) -> None:
     allowed = attr.canonical_values
     if value in allowed or (not attr.case_exact and value.lower() in {v.lower() for v in allowed}):
         return
-    listed = ", ".join(f'"{v}"' for v in allowed)
+    listed = ", ".join(f'"{v}"' for v in allowed[:_LISTED])  # a host's list may be long
+    listed += f" ... ({len(allowed)} values)" if len(allowed) > _LISTED else ""
     raise InvalidValueError(f"'{where}' must be one of {listed}, not \"{value[:40]}\".")
 
 
 def _moment(value: Any, where: str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise InvalidValueError(
-            f"'{where}' must be an ISO 8601 dateTime such as \"2024-01-31T12:00:00Z\"."
-        )
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    # parse_datetime raises ValueError for a well-formed but impossible date
+    # (month 13); a moment beyond year 1..9999 once in UTC cannot be stored.
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidValueError(
+        f"'{where}' must be an ISO 8601 dateTime such as \"2024-01-31T12:00:00Z\"."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -409,7 +431,8 @@ def extension_targets(
 ) -> None:
     """Add the filter targets of ``resource``'s custom attributes to a mapping's tables."""
     for schema in custom_schemas(resource):
-        for attr in schema.attributes:
+        # A writeOnly value is never returned: like password, no filter or order may read it.
+        for attr in (a for a in schema.attributes if a.returned != NEVER):
             key = (schema.id.lower(), attr.name.lower())
             own = attribute_key(schema, attr)
             if attr.type != COMPLEX:
@@ -421,7 +444,7 @@ def extension_targets(
                 continue
             sub_keys = {s.name.lower(): attribute_key(schema, attr, s) for s in attr.sub_attributes}
             if not attr.multi_valued:
-                for sub in attr.sub_attributes:
+                for sub in (s for s in attr.sub_attributes if s.returned != NEVER):
                     rows = _rows(owner, [sub_keys[sub.name.lower()]])
                     singles[(*key, sub.name.lower())] = RowsTarget(rows, _column_target(sub))
                 continue

@@ -188,6 +188,16 @@ def organization_urn(organization: Organization, resource_name: str = "User") ->
     return f"urn:ietf:params:scim:schemas:extension:{organization.slug}:2.0:{resource_name}"
 
 
+def organization_urn_taken(organization: Organization, resource_name: str = "User") -> bool:
+    """Whether the organization's URN is already the RFC's or a host-declared schema's.
+
+    A slug makes it so (``enterprise``, or the slug of a host's own URN); the
+    organization then has no extension of that resource type of its own.
+    """
+    urn = organization_urn(organization, resource_name).lower()
+    return urn in _RESERVED or urn in {schema.id.lower() for schema in all_host_schemas()}
+
+
 def _cache_key(organization_id: int) -> str:
     return f"axon_scim:custom-attributes:{organization_id}"
 
@@ -205,7 +215,7 @@ def organization_schema(
     Cached (``CACHE_SECONDS``), both types together, so that a SCIM request
     costs no extra query.
     """
-    if organization is None:
+    if organization is None or organization_urn_taken(organization, resource_name):
         return None
     cache = caches[scim_settings.RATE_LIMIT_CACHE]
     # {resource type: rows}; a list is what a version before Group attributes cached.

@@ -284,6 +284,25 @@ def test_a_reference_to_no_operation_or_to_one_that_failed_is_409(scim: ScimClie
     assert not ScimGroup.objects.exists()
 
 
+@pytest.mark.django_db
+def test_a_reference_in_a_patch_paths_value_filter_is_resolved(scim: ScimClient) -> None:
+    # members[value eq "bulkId:x"] names a resource id: left as it was, the remove matched
+    # nothing and answered 200 without removing the member.
+    remove = {"op": "remove", "path": 'members[value eq "bulkId:ada"]'}
+    results = run(
+        scim,
+        patch("/Groups/bulkId:eng", remove),
+        post_group("eng", "Engineering", "bulkId:ada", "bulkId:bob"),
+        post_user("ada", "ada@example.com"),
+        post_user("bob", "bob@example.com"),
+        patch("/Groups/bulkId:eng", {"op": "remove", "path": 'members[value eq "bulkId:nobody"]'}),
+    )
+    group, bob = created_id(results[1]), created_id(results[3])
+    assert results[0]["status"] == "200", results[0]
+    assert group_members(group) == {bob}
+    assert "no POST" in error_of(results[4], 409, "invalidValue")
+
+
 # --- failOnErrors -------------------------------------------------------------------------
 
 

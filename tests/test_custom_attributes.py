@@ -8,12 +8,17 @@ import pytest
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
+from axon_scim import services
 from axon_scim.adapter import SESSION_ORGANIZATION_KEY
+from axon_scim.audit import Actor
 from axon_scim.extension_models import CustomAttribute, ScimExtensionValue
 from axon_scim.models import AuditEvent, Organization
+from axon_scim.protocol.errors import InvalidValueError
+from axon_scim.services.custom_attributes import declare_custom_attribute
 
-from .conftest import ScimClient, provision
-from .factories import AccountFactory
+from .conftest import ScimClient, provision, requires_postgresql
+from .factories import AccountFactory, OrganizationFactory
+from .parallel import at_once
 
 API = "/api/v1/scim/custom-attributes"
 
@@ -207,3 +212,58 @@ def test_the_django_admin_declares_a_group_attribute_through_the_service(
     event = AuditEvent.objects.filter(action="custom_attribute.declared").get()
     assert event.after["schema"] == group_urn(org)
     assert admin_client.get("/admin/axon_scim/customattribute/").status_code == 200
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_parallel_declarations_stay_within_the_limit(settings: Any) -> None:
+    """The count and the insert serialize per organization: the limit holds under a race."""
+    settings.AXON_SCIM = {**getattr(settings, "AXON_SCIM", {}), "MAX_CUSTOM_ATTRIBUTES": 2}
+    org = OrganizationFactory(slug="racing")
+    services.issue_token(org, Actor(label="test"), label="chain head")  # the audit chain exists
+    declare_custom_attribute(org, Actor(label="test"), name="first")
+
+    def declaring(name: str) -> Any:
+        return lambda: declare_custom_attribute(
+            Organization.objects.get(pk=org.pk), Actor(), name=name
+        )
+
+    for round_number in range(5):
+        results = at_once([declaring(f"a{round_number}"), declaring(f"b{round_number}")])
+        assert CustomAttribute.objects.filter(organization=org).count() == 2, results
+        assert sum(isinstance(r, InvalidValueError) for r in results) == 1, results
+        CustomAttribute.objects.filter(organization=org).exclude(name="first").delete()
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.django_db
+def test_an_organization_urn_that_is_another_schemas_is_refused(
+    portal: Client, org: Organization, scim: ScimClient, settings: Any
+) -> None:
+    """A slug that makes the organization's URN the RFC's Enterprise one, or a host-declared one.
+
+    Declared, the attributes were listed as a second schema of that URN, and silently dropped.
+    """
+    settings.AXON_SCIM = {
+        "SCHEMA_EXTENSIONS": [
+            {"urn": urn(org), "resourceType": "User", "attributes": [{"name": "badge"}]}
+        ]
+    }
+    assert declare(portal, name="region").status_code == 400
+    assert declare(portal, name="region", resourceType="Group").status_code == 201
+    CustomAttribute.objects.create(organization=org, name="zone")  # declared before the host's
+    schemas = [s["id"] for s in scim.get("Schemas").json()["Resources"]]
+    assert schemas.count(urn(org)) == 1
+    assert scim.get(f"Schemas/{urn(org)}").json()["attributes"][0]["name"] == "badge"
+    extensions = scim.get("ResourceTypes/User").json()["schemaExtensions"]
+    assert [e["schema"] for e in extensions].count(urn(org)) == 1
+
+    Organization.objects.filter(pk=org.pk).update(slug="enterprise")
+    org.refresh_from_db()
+    assert urn(org) == ENTERPRISE
+    assert declare(portal, name="region2").status_code == 400
+    schemas = [s["id"] for s in scim.get("Schemas").json()["Resources"]]
+    assert schemas.count(ENTERPRISE) == 1
+    assert "zone" not in {a["name"] for a in scim.get(f"Schemas/{ENTERPRISE}").json()["attributes"]}

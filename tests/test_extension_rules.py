@@ -158,6 +158,19 @@ def test_canonical_values_on_post_put_and_patch(rules: None, scim: ScimClient) -
 
 
 @pytest.mark.django_db
+def test_a_long_canonical_list_is_not_copied_whole_into_the_error(
+    settings: Any, scim: ScimClient
+) -> None:
+    many = [f"code-{n:05}" for n in range(5000)]
+    declared = {**DECLARATION, "attributes": [{"name": "code", "canonicalValues": many}]}
+    settings.AXON_SCIM = {"SCHEMA_EXTENSIONS": [declared]}
+    assert provision(scim, "ok@example.com", **{RULES: {"code": "CODE-04999"}})
+    response = scim.post("Users", {"userName": "c@example.com", RULES: {"code": "nope"}})
+    assert_error(response, "invalidValue", f"{RULES}:code", '"code-00000"', "nope")
+    assert len(response.json()["detail"]) < 1000
+
+
+@pytest.mark.django_db
 def test_canonical_values_in_bulk_operations(rules: None, scim: ScimClient) -> None:
     user_id = rules_user(scim, tier="gold")
     results = run(

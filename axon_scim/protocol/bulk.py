@@ -12,7 +12,9 @@ References (section 3.7.2). A string ``"bulkId:<id>"`` in an operation's
 ``data``, or as the id of its ``path`` (``/Users/bulkId:<id>``), names the
 resource that the POST with that ``bulkId`` creates; ``resolve_references``
 puts that resource's id in its place before the operation runs. A reference
-is a whole string value: ``bulkId:`` inside a longer string is left alone.
+is a whole string value: ``bulkId:`` inside a longer string is left alone,
+except as a quoted value in a PATCH operation's path filter
+(``members[value eq "bulkId:<id>"]``), where a resource id is allowed too.
 
 Order (``plan_bulk``). An operation runs after the POSTs it references,
 whatever the order the client sent them in, so a group listed before its
@@ -61,6 +63,7 @@ __all__ = [
     "parse_bulk_request",
     "plan_bulk",
     "references_in",
+    "resolve_path_references",
     "resolve_references",
     "without_references",
 ]
@@ -68,6 +71,8 @@ __all__ = [
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _RESOURCES = {resource.endpoint: resource for resource in RESOURCE_TYPES}
 _PATH = re.compile(rf"/?({'|'.join(_RESOURCES)})(?:/([^/]+))?/?")
+# A reference as a quoted value in a PATCH path filter: members[value eq "bulkId:x"].
+_QUOTED_REFERENCE = re.compile(r'"bulkId:([^"\\]+)"')
 # No SCIM document is nested this deep; references below it are neither sought nor replaced.
 _MAX_DEPTH = 32
 
@@ -218,6 +223,8 @@ def _with_references(operation: BulkOperation, resource: ResourceType) -> BulkOp
         data = normalize_document(operation.data, resource, require=True)
     if operation.method != "DELETE":
         named |= references_in(data)
+    if operation.method == "PATCH":
+        named |= {ref for path in _patch_paths(data) for ref in _QUOTED_REFERENCE.findall(path)}
     if operation.resource_id and operation.resource_id.startswith(c.BULK_ID_PREFIX):
         named.add(operation.resource_id.removeprefix(c.BULK_ID_PREFIX))
     linkable: set[str] = set()
@@ -256,6 +263,44 @@ def resolve_references(value: Any, ids: Mapping[str, str], _depth: int = 0) -> A
     if isinstance(value, list):
         return [resolve_references(item, ids, _depth + 1) for item in value]
     return value
+
+
+def _patch_paths(data: Any) -> list[str]:
+    """The paths of a PatchOp body's operations (its ``Operations`` key in any case)."""
+    found = (
+        [v for k, v in data.items() if k.lower() == "operations"] if isinstance(data, dict) else []
+    )
+    operations = found[0] if found and isinstance(found[0], list) else []
+    paths = (
+        next((v for k, v in op.items() if k.lower() == "path"), None)
+        for op in operations
+        if isinstance(op, dict)
+    )
+    return [path for path in paths if isinstance(path, str)]
+
+
+def resolve_path_references(data: Any, ids: Mapping[str, str]) -> Any:
+    """A PatchOp body, each quoted ``"bulkId:<id>"`` in its paths that ``ids`` knows replaced."""
+    if not isinstance(data, dict):
+        return data
+
+    def resolve(match: re.Match[str]) -> str:
+        return f'"{ids[match[1]]}"' if match[1] in ids else match[0]
+
+    def path_of(op: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: _QUOTED_REFERENCE.sub(resolve, v)
+            if k.lower() == "path" and isinstance(v, str)
+            else v
+            for k, v in op.items()
+        }
+
+    return {
+        k: [path_of(op) if isinstance(op, dict) else op for op in v]
+        if k.lower() == "operations" and isinstance(v, list)
+        else v
+        for k, v in data.items()
+    }
 
 
 def _link_values(doc: dict[str, Any], resource: ResourceType) -> list[Any]:

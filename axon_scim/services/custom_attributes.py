@@ -3,8 +3,11 @@
 Each is one transaction with its audit event. The definitions live in
 ``CustomAttribute`` rows under the organization's extension URN
 (``extensions.organization_urn``); the values in ``ScimExtensionValue``.
-Locks: none beyond the rows written (see services._common); the cached
-schema of the organization is dropped after commit.
+Locks: a declaration holds the organization row (FOR NO KEY UPDATE, which
+no SCIM write's foreign-key check waits for) while it counts and inserts, so
+parallel declarations cannot pass ``MAX_CUSTOM_ATTRIBUTES`` together; no
+other lock is taken (see services._common). The cached schema of the
+organization is dropped after commit.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from django.db import IntegrityError, transaction
 from ..audit import Actor, audited, record_event
 from ..conf import scim_settings
 from ..extension_models import ATTRIBUTE_TYPES, CustomAttribute, ScimExtensionValue
-from ..extensions import BASE_RESOURCES, forget_organization_schema, organization_urn
+from ..extensions import (
+    BASE_RESOURCES,
+    forget_organization_schema,
+    organization_urn,
+    organization_urn_taken,
+)
 from ..models import Organization
 from ..protocol.errors import ConflictError, InvalidValueError
 
@@ -54,6 +62,9 @@ def declare_custom_attribute(
     base = BASE_RESOURCES.get(resource_type)
     if base is None:
         raise InvalidValueError(f"resourceType must be one of {', '.join(BASE_RESOURCES)}.")
+    if organization_urn_taken(organization, resource_type):
+        urn = organization_urn(organization, resource_type)
+        raise InvalidValueError(f"{urn}, this organization's URN, is another schema's already.")
     if not _NAME.fullmatch(name) or base.resolve(None, name) is not None:
         raise InvalidValueError(f'"{name}" is not a valid attribute name, or is a core one.')
     if type not in ATTRIBUTE_TYPES:
@@ -61,6 +72,8 @@ def declare_custom_attribute(
     limit = scim_settings.MAX_CUSTOM_ATTRIBUTES
     try:
         with audited(organization):
+            locked = Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk)
+            list(locked.values_list("pk", flat=True))
             if CustomAttribute.objects.for_tenant(organization).count() >= limit:
                 raise InvalidValueError(f"An organization may declare at most {limit} attributes.")
             with transaction.atomic():  # a savepoint: the conflict below leaves the rest usable

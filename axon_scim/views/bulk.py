@@ -41,6 +41,7 @@ from ..protocol.bulk import (
     link_request,
     parse_bulk_request,
     plan_bulk,
+    resolve_path_references,
     resolve_references,
     without_references,
 )
@@ -179,9 +180,10 @@ class BulkRun:
             return self._failure(operation, operation.error, resource_id)
         try:
             self._unresolved(operation)
-            status, resource = self._apply(
-                operation, resolve_references(operation.data, self.created), resource_id
-            )
+            data = resolve_references(operation.data, self.created)
+            if operation.method == "PATCH":
+                data = resolve_path_references(data, self.created)
+            status, resource = self._apply(operation, data, resource_id)
         except Exception as exc:  # the operation rolled back; the next one runs
             return self._failure(operation, scim_error_for(exc), resource_id)
         if operation.method == "POST" and resource is not None:
