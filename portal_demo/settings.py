@@ -100,7 +100,23 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-AXON_SCIM: dict[str, object] = {}
+# One host-declared extension schema, for every organization (docs: README "Custom
+# attributes"); the demo organization declares its own attributes too (seed_demo), so
+# both kinds can be tried at once.
+AXON_SCIM: dict[str, object] = {
+    "SCHEMA_EXTENSIONS": [
+        {
+            "urn": "urn:example:params:scim:schemas:extension:portal:2.0:User",
+            "resourceType": "User",
+            "name": "PortalUser",
+            "description": "What every organization of the portal may send about a user.",
+            "attributes": [
+                {"name": "badgeNumber", "type": "string", "caseExact": True},
+                {"name": "remote", "type": "boolean"},
+            ],
+        }
+    ]
+}
 
 LOGGING = {
     "version": 1,
