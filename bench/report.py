@@ -31,7 +31,7 @@ DETAIL_KEYS = (
     "rss_growth_mb",
     "mean_ms",
 )
-ORDER = ["S1", "S2", "S2c", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
+ORDER = ["S1", "S2", "S2b", "S2c", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
 
 
 def _core(result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -156,7 +156,7 @@ def _row(key: str, impl: str, core: dict[str, Any], details: dict[str, Any]) -> 
         which = "ours_vs_django_scim2" if impl == "django_scim2" else "ours_vs_floor"
         ratio = _fmt(details[which], 2)
     rss = _fmt(core["rss_mb"])
-    if extra.get("rss_growth_mb") is not None and key not in ORDER[:8]:
+    if extra.get("rss_growth_mb") is not None and key not in ORDER[:9]:
         rss += f" ({extra['rss_growth_mb']:+,.1f})"
     errors = f" ({extra['errors']} errors)" if extra.get("errors") else ""
     return (

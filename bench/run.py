@@ -94,6 +94,7 @@ def scenario_targets(
             lambda g: str(data.group_uuid(slug, g)),
             str(data.big_group_uuid(slug)),
             query=query,
+            slug=slug,
         )
 
     found = [ours_like("ours", "/scim/v2", token)]
@@ -108,6 +109,7 @@ def scenario_targets(
                 lambda i: str(data.djscim2_user_id(o, i, size.users)),
                 lambda g: str(data.djscim2_group_id(o, g, size.small_groups)),
                 str(data.djscim2_big_group_id(o, size.small_groups)),
+                slug=slug,
             )
         )
     found.append(ours_like("floor", "/floor", None, query=f"org={org_id}"))
@@ -177,36 +179,48 @@ def summary(key: str, name: str, acc: dict[str, Any]) -> dict[str, Any]:
 
 
 def drive(
-    scenario: Scenario,
-    runnable: list[Target],
+    group: list[tuple[Scenario, list[Target]]],
     server_of: dict[str, Server],
     size: Sizes,
     workdir: Path,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Run the load generator against each target in turn, round after round.
 
     Interleaving the implementations in rounds spreads the noise of a shared
-    machine over all of them, so their ratios hold.
+    machine over all of them, so their ratios hold; the scenarios of one
+    ``group`` (S2, S2b, S2c) are interleaved alike, so their ratios hold too.
     """
-    rounds = 1 if scenario.key in SINGLE_ROUND else ROUNDS
-    limit = size.sync_time_limit if scenario.key == "S9" else size.time_limit
-    chunks = {t.name: split(scenario.build(t, size), rounds) for t in runnable}
-    merged: dict[str, dict[str, Any]] = {
-        t.name: {"samples": [], "seconds": 0.0, "rss": [], "growth": [], "error": None}
+    keys = [scenario.key for scenario, _ in group]
+    rounds = 1 if any(key in SINGLE_ROUND for key in keys) else ROUNDS
+    limit = size.sync_time_limit if "S9" in keys else size.time_limit
+    chunks = {
+        (scenario.key, t.name): split(scenario.build(t, size), rounds)
+        for scenario, runnable in group
         for t in runnable
     }
+    merged: dict[tuple[str, str], dict[str, Any]] = {
+        key: {"samples": [], "seconds": 0.0, "rss": [], "growth": [], "error": None}
+        for key in chunks
+    }
     for r in range(rounds):
-        for target in runnable:
-            plan = {
-                "port": target.port,
-                "headers": target.headers(),
-                "label": f"{scenario.key} {target.name} round {r + 1}/{rounds}",
-                "concurrency": scenario.concurrency,
-                "time_limit": limit / rounds,
-                "phases": chunks[target.name][r],
-            }
-            run_round(plan, server_of[target.name], workdir, merged[target.name])
-    return {t.name: summary(scenario.key, t.name, merged[t.name]) for t in runnable}
+        for scenario, runnable in group:
+            for target in runnable:
+                plan = {
+                    "port": target.port,
+                    "headers": target.headers(),
+                    "label": f"{scenario.key} {target.name} round {r + 1}/{rounds}",
+                    "concurrency": scenario.concurrency,
+                    "time_limit": limit / rounds,
+                    "phases": chunks[scenario.key, target.name][r],
+                }
+                acc = merged[scenario.key, target.name]
+                run_round(plan, server_of[target.name], workdir, acc)
+    return {
+        scenario.key: {
+            t.name: summary(scenario.key, t.name, merged[scenario.key, t.name]) for t in runnable
+        }
+        for scenario, runnable in group
+    }
 
 
 def start_servers(
@@ -253,8 +267,10 @@ def run_scenarios(
     size: Sizes,
     workdir: Path,
 ) -> dict[str, dict[str, Any]]:
-    """S1..S9 (those ``only`` selects), each checked, then driven against every target."""
+    """S1..S9 (those ``only`` selects), each checked, then driven against every target;
+    consecutive scenarios of one ``group`` in interleaved rounds."""
     results: dict[str, dict[str, Any]] = {}
+    groups: list[list[tuple[Scenario, list[Target]]]] = []
     for scenario in SCENARIOS:
         if only and scenario.key.upper() not in only:
             continue
@@ -271,7 +287,15 @@ def run_scenarios(
                 results[scenario.key][target.name] = problem
             else:
                 runnable.append(target)
-        results[scenario.key].update(drive(scenario, runnable, servers, size, workdir))
+        joins = groups and scenario.group and groups[-1][0][0].group == scenario.group
+        if joins:
+            groups[-1].append((scenario, runnable))
+        else:
+            groups.append([(scenario, runnable)])
+    for group in groups:
+        say("== driving " + ", ".join(scenario.key for scenario, _ in group))
+        for key, by_target in drive(group, servers, size, workdir).items():
+            results[key].update(by_target)
     return results
 
 

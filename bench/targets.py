@@ -25,7 +25,11 @@ STATEMENTS = {"S1": 4, "S2": 4, "S3": 5, "S6": 8, "S7": 4, "S8": 6, "S9": 5}
 CATALOG: list[tuple[str, str]] = [
     ("S1", f"S1: at least {FLOOR_RATIO:g}x the floor's throughput, with at most 4 statements"),
     ("S2", f"S2: at least {FLOOR_RATIO:g}x the floor's throughput, with at most 4 statements"),
-    ("S2c", f"S2c: a custom-attribute eq filter at least as fast as S2 (emails): {S2C_RATIO:g}x"),
+    (
+        "S2c",
+        "S2c: a custom-attribute eq filter as fast as the emails one in the same organization"
+        f" (S2b): at least {S2C_RATIO:g}x",
+    ),
     ("S3", "S3: at least 30x django-scim2's throughput, with at most 5 statements"),
     ("S4", "S4: POST at least 1.0x django-scim2's POST"),
     ("S5", "S5: multi-op PATCH at least 1.0x django-scim2's POST"),
@@ -57,8 +61,9 @@ REMEDIES: dict[str, str] = {
     "S2": "As S1; the Exists() subquery costs the ORM about twice the compile time of "
     "S1's lookup, and the floor pays it too.",
     "S2c": "Read the Plans section: the filtering statement must be an Index Scan on "
-    "axon_scim_ext_digest (organization, key, value_digest). What S2c pays above S2 is "
-    "the custom attribute rows, read with every rendered user (one statement more).",
+    "axon_scim_ext_digest (organization, key, value_digest), as S2's is on "
+    "axon_scim_value_digest. S2b and S2c render alike (organization B's users carry "
+    "their custom attribute: one statement more than S2 in A), so the gap is the filter.",
     "S3": "Rendering and projecting 100 documents is about a third of the time. "
     "django-scim2 counts by loading every user, so this ratio grows with the "
     "organization: judge it at FULL=1.",
@@ -190,19 +195,25 @@ def _s9(doc: dict[str, Any], size: Sizes) -> dict[str, Any] | None:
 
 
 def _s2c(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """S2c's req/s against S2's (axon-scim, the same run)."""
-    rps, s2 = _get(doc, "S2c", "ours", "rps"), _get(doc, "S2", "ours", "rps")
+    """S2c's req/s against S2b's: the emails filter in the same organization (B), whose
+    users render their custom attributes alike, so that only the filters differ; S2's
+    (organization A, none to render) is shown beside it."""
+    rps, s2b, s2 = (_get(doc, key, "ours", "rps") for key in ("S2c", "S2b", "S2"))
     if rps is None:
         return None
     mean, most = _statements(doc, "S2c")
-    statements = f"{mean:g} statements ({most:g} at most; S2: {_get(doc, 'S2', 'ours', 'queries')})"
-    if s2 is None:
-        return {"id": "S2c", "met": None, "measured": f"{rps:g} req/s, {statements}; S2 not run"}
-    ratio = rps / s2
+    statements = (
+        f"{mean:g} statements ({most:g} at most; S2b: {_get(doc, 'S2b', 'ours', 'queries')},"
+        f" S2: {_get(doc, 'S2', 'ours', 'queries')})"
+    )
+    beside = f", {rps / s2:.2f}x S2 in organization A ({s2:g} req/s)" if s2 else ""
+    if s2b is None:
+        return {"id": "S2c", "met": None, "measured": f"{rps:g} req/s, {statements}; S2b not run"}
+    ratio = rps / s2b
     return {
         "id": "S2c",
         "met": ratio >= S2C_RATIO,
-        "measured": f"{ratio:.2f}x S2 ({rps:g} vs {s2:g} req/s), {statements}",
+        "measured": f"{ratio:.2f}x S2b ({rps:g} vs {s2b:g} req/s){beside}, {statements}",
         "gap": f"x{S2C_RATIO / ratio:.2f} more needed",
     }
 
