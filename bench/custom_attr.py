@@ -4,7 +4,8 @@ Organization B (``bench-b``) declares its own attribute ``costCenter`` (a
 string) and every one of its users holds one value, unique per user, so an
 ``eq`` filter matches one user as S2's email lookup does. It is B's, not A's:
 an organization with custom attributes reads their rows with every user it
-renders (one statement more), and S1..S9 measure A without any.
+renders (one statement more), and S1..S9 measure A without any of its own
+(a host-declared extension in the settings reads them for every organization).
 
 The rows are added by ``seed_values`` when missing, so a database seeded
 before S2c is upgraded in place (COPY, a second at 100,000 users).
