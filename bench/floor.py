@@ -25,6 +25,7 @@ from django.urls import path
 from django.utils.timezone import now
 from django.views.decorators.csrf import csrf_exempt
 
+from axon_scim.extension_models import ScimExtensionValue
 from axon_scim.models import ScimGroup, ScimMembership, ScimUser, ScimUserValue, value_digest
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -56,6 +57,10 @@ USER_FIELDS = (
 )
 EQ_USER = re.compile(r'^userName eq "(.*)"$', re.IGNORECASE)
 EQ_WORK_EMAIL = re.compile(r'^emails\[type eq "work"\]\.value eq "(.*)"$', re.IGNORECASE)
+# S2c: an organization's own attribute, ``urn:...:<slug>:2.0:User:<name> eq "..."``.
+EQ_CUSTOM = re.compile(
+    r'^(urn:ietf:params:scim:schemas:extension:[^ ]+:2\.0:User):(\w+) eq "(.*)"$'
+)
 
 
 def _ts(moment: datetime) -> str:
@@ -156,7 +161,7 @@ def _list(docs: list[dict[str, Any]], total: int, start: int) -> HttpResponse:
 
 
 def users(request: HttpRequest) -> HttpResponse:
-    """S1, S2 (one indexed lookup) and S3, S9 (one count and one page)."""
+    """S1, S2, S2c (one indexed lookup) and S3, S9 (one count and one page)."""
     org = int(request.GET["org"])
     rows = ScimUser.objects.filter(organization_id=org)
     flt = request.GET.get("filter", "")
@@ -174,10 +179,36 @@ def users(request: HttpRequest) -> HttpResponse:
         )
         page = list(rows.filter(Exists(email)).values(*USER_FIELDS))
         return _list(_user_docs(page), len(page), 1)
+    if match := EQ_CUSTOM.match(flt):
+        return _custom_eq(org, rows, match[1], f"{match[1]}:{match[2]}", match[3])
     start = int(request.GET.get("startIndex", "1"))
     count = int(request.GET.get("count", "100"))
     page = list(rows.order_by("created", "id").values(*USER_FIELDS)[start - 1 : start - 1 + count])
     return _list(_user_docs(page), rows.count(), start)
+
+
+def _custom_eq(org: int, rows: Any, urn: str, key: str, value: str) -> HttpResponse:
+    """S2c: one indexed lookup of the value row, then the documents with their custom
+    attributes (one more query, as axon-scim reads them)."""
+    found = ScimExtensionValue.objects.filter(
+        organization_id=org,
+        key=key,
+        value_digest=value_digest(value),
+        text_lower=value.lower(),
+        user_id=OuterRef("pk"),
+    )
+    page = list(rows.filter(Exists(found)).values(*USER_FIELDS))
+    docs = _user_docs(page)
+    custom: dict[UUID, dict[str, Any]] = defaultdict(dict)
+    for user_id, name, text in ScimExtensionValue.objects.filter(
+        organization_id=org, user_id__in=[row["id"] for row in page]
+    ).values_list("user_id", "key", "text"):
+        custom[user_id][name.rsplit(":", 1)[1]] = text
+    for row, doc in zip(page, docs, strict=True):
+        if row["id"] in custom:
+            doc["schemas"].append(urn)
+            doc[urn] = custom[row["id"]]
+    return _list(docs, len(page), 1)
 
 
 def _group_doc(group: dict[str, Any], members: bool) -> dict[str, Any]:

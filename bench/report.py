@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import custom_attr
 from bench import targets as goals
 from bench.config import Sizes
 
@@ -30,7 +31,7 @@ DETAIL_KEYS = (
     "rss_growth_mb",
     "mean_ms",
 )
-ORDER = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
+ORDER = ["S1", "S2", "S2b", "S2c", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
 
 
 def _core(result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -103,7 +104,7 @@ def build(
         "sizes": size.as_dict(),
         "seconds": round(seconds, 1),
         "seeding": {
-            impl: {k: v for k, v in (fx or {}).items() if k != "token"}
+            impl: {k: v for k, v in (fx or {}).items() if not k.startswith("token")}
             for impl, fx in seeding.items()
         },
     }
@@ -140,7 +141,9 @@ def _header(doc: dict[str, Any]) -> list[str]:
         f"Data: 2 organizations of {run['sizes']['users']:,} users (two emails each, "
         f"enterprise attributes, a manager), {run['sizes']['small_groups']:,} groups of "
         f"{run['sizes']['group_size']} and one group of all {run['sizes']['users']:,} users "
-        f"each. The token is organization A's. Total run time {run['seconds']:.0f} s.",
+        f"each. The token is organization A's; organization B also declares its own attribute "
+        f"`costCenter`, one value per user, which S2c filters with B's token. "
+        f"Total run time {run['seconds']:.0f} s.",
         "",
     ]
 
@@ -153,7 +156,7 @@ def _row(key: str, impl: str, core: dict[str, Any], details: dict[str, Any]) -> 
         which = "ours_vs_django_scim2" if impl == "django_scim2" else "ours_vs_floor"
         ratio = _fmt(details[which], 2)
     rss = _fmt(core["rss_mb"])
-    if extra.get("rss_growth_mb") is not None and key not in ORDER[:7]:
+    if extra.get("rss_growth_mb") is not None and key not in ORDER[:9]:
         rss += f" ({extra['rss_growth_mb']:+,.1f})"
     errors = f" ({extra['errors']} errors)" if extra.get("errors") else ""
     return (
@@ -203,6 +206,8 @@ def markdown(doc: dict[str, Any]) -> str:
     for extra in EXTRAS:
         if doc.get(extra.doc_key):
             lines += extra.markdown(doc[extra.doc_key])
+    if doc.get("plans"):
+        lines += custom_attr.markdown(doc["plans"])
     lines += _targets(doc["targets"])
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.util
 import json
 import os
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import data, report
+from bench import custom_attr, data, report
 from bench.config import ORG_SLUGS, Sizes, db_name, sizes
 from bench.extras import EXTRAS, Context
 from bench.machine import code_version, machine
@@ -70,11 +71,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def scenario_targets(
-    size: Sizes, ours: dict[str, Any], ours_port: int, djscim2: dict[str, Any] | None, port2: int
+    size: Sizes,
+    ours: dict[str, Any],
+    ours_port: int,
+    djscim2: dict[str, Any] | None,
+    port2: int,
+    slug: str = ORG_SLUGS[0],
 ) -> list[Target]:
-    """Axon-scim, django-scim2 (when seeded) and the floor, as the load plans address them."""
-    slug = ORG_SLUGS[0]
-    org_id = ours["org_ids"][slug]
+    """Axon-scim, django-scim2 (when seeded) and the floor, as the load plans address them,
+    in organization ``slug`` (A's token; S2c's B has one of its own)."""
+    org_id, o = ours["org_ids"][slug], ORG_SLUGS.index(slug)
+    token = ours["token"] if o == 0 else ours["token_b"]
 
     def ours_like(name: str, prefix: str, token: str | None, query: str = "") -> Target:
         return Target(
@@ -87,9 +94,10 @@ def scenario_targets(
             lambda g: str(data.group_uuid(slug, g)),
             str(data.big_group_uuid(slug)),
             query=query,
+            slug=slug,
         )
 
-    found = [ours_like("ours", "/scim/v2", ours["token"])]
+    found = [ours_like("ours", "/scim/v2", token)]
     if djscim2 is not None:
         found.append(
             Target(
@@ -98,9 +106,10 @@ def scenario_targets(
                 "/scim/v2",
                 djscim2["token"],
                 djscim2["org_ids"][slug],
-                lambda i: str(data.djscim2_user_id(0, i, size.users)),
-                lambda g: str(data.djscim2_group_id(0, g, size.small_groups)),
-                str(data.djscim2_big_group_id(0, size.small_groups)),
+                lambda i: str(data.djscim2_user_id(o, i, size.users)),
+                lambda g: str(data.djscim2_group_id(o, g, size.small_groups)),
+                str(data.djscim2_big_group_id(o, size.small_groups)),
+                slug=slug,
             )
         )
     found.append(ours_like("floor", "/floor", None, query=f"org={org_id}"))
@@ -170,42 +179,55 @@ def summary(key: str, name: str, acc: dict[str, Any]) -> dict[str, Any]:
 
 
 def drive(
-    scenario: Scenario,
-    runnable: list[Target],
+    group: list[tuple[Scenario, list[Target]]],
     server_of: dict[str, Server],
     size: Sizes,
     workdir: Path,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Run the load generator against each target in turn, round after round.
 
     Interleaving the implementations in rounds spreads the noise of a shared
-    machine over all of them, so their ratios hold.
+    machine over all of them, so their ratios hold; the scenarios of one
+    ``group`` (S2, S2b, S2c) are interleaved alike, so their ratios hold too.
     """
-    rounds = 1 if scenario.key in SINGLE_ROUND else ROUNDS
-    limit = size.sync_time_limit if scenario.key == "S9" else size.time_limit
-    chunks = {t.name: split(scenario.build(t, size), rounds) for t in runnable}
-    merged: dict[str, dict[str, Any]] = {
-        t.name: {"samples": [], "seconds": 0.0, "rss": [], "growth": [], "error": None}
+    keys = [scenario.key for scenario, _ in group]
+    rounds = 1 if any(key in SINGLE_ROUND for key in keys) else ROUNDS
+    limit = size.sync_time_limit if "S9" in keys else size.time_limit
+    chunks = {
+        (scenario.key, t.name): split(scenario.build(t, size), rounds)
+        for scenario, runnable in group
         for t in runnable
     }
+    merged: dict[tuple[str, str], dict[str, Any]] = {
+        key: {"samples": [], "seconds": 0.0, "rss": [], "growth": [], "error": None}
+        for key in chunks
+    }
     for r in range(rounds):
-        for target in runnable:
-            plan = {
-                "port": target.port,
-                "headers": target.headers(),
-                "label": f"{scenario.key} {target.name} round {r + 1}/{rounds}",
-                "concurrency": scenario.concurrency,
-                "time_limit": limit / rounds,
-                "phases": chunks[target.name][r],
-            }
-            run_round(plan, server_of[target.name], workdir, merged[target.name])
-    return {t.name: summary(scenario.key, t.name, merged[t.name]) for t in runnable}
+        for scenario, runnable in group:
+            for target in runnable:
+                plan = {
+                    "port": target.port,
+                    "headers": target.headers(),
+                    "label": f"{scenario.key} {target.name} round {r + 1}/{rounds}",
+                    "concurrency": scenario.concurrency,
+                    "time_limit": limit / rounds,
+                    "phases": chunks[scenario.key, target.name][r],
+                }
+                acc = merged[scenario.key, target.name]
+                run_round(plan, server_of[target.name], workdir, acc)
+    return {
+        scenario.key: {
+            t.name: summary(scenario.key, t.name, merged[scenario.key, t.name]) for t in runnable
+        }
+        for scenario, runnable in group
+    }
 
 
 def start_servers(
     size: Sizes, ours: dict[str, Any], djscim2: dict[str, Any] | None
-) -> tuple[dict[str, Server], list[Target]]:
-    """Axon-scim's server (which serves the floor too) and django-scim2's, warmed up."""
+) -> tuple[dict[str, Server], dict[str, list[Target]]]:
+    """Axon-scim's server (which serves the floor too) and django-scim2's, warmed up;
+    the targets by organization."""
     servers = {"ours": Server("axon-scim", "bench.settings_ours", db_name("ours", size.mode))}
     try:
         if djscim2 is not None:
@@ -214,7 +236,11 @@ def start_servers(
             )
         servers["floor"] = servers["ours"]
         port2 = servers["django_scim2"].port if djscim2 is not None else 0
-        found = scenario_targets(size, ours, servers["ours"].port, djscim2, port2)
+        by_org = {
+            slug: scenario_targets(size, ours, servers["ours"].port, djscim2, port2, slug)
+            for slug in ORG_SLUGS
+        }
+        found = by_org[ORG_SLUGS[0]]
         for target in found:
             ready = "/ServiceProviderConfig"
             path = target.path(ready) if target.name != "floor" else "/scim/v2" + ready
@@ -226,7 +252,7 @@ def start_servers(
     except BaseException:
         stop(servers)
         raise
-    return servers, found
+    return servers, by_org
 
 
 def stop(servers: dict[str, Server]) -> None:
@@ -235,24 +261,69 @@ def stop(servers: dict[str, Server]) -> None:
 
 
 def run_scenarios(
-    only: list[str], found: list[Target], servers: dict[str, Server], size: Sizes, workdir: Path
+    only: list[str],
+    by_org: dict[str, list[Target]],
+    servers: dict[str, Server],
+    size: Sizes,
+    workdir: Path,
 ) -> dict[str, dict[str, Any]]:
-    """S1..S9 (those ``only`` selects), each checked, then driven against every target."""
+    """S1..S9 (those ``only`` selects), each checked, then driven against every target;
+    consecutive scenarios of one ``group`` in interleaved rounds."""
     results: dict[str, dict[str, Any]] = {}
+    groups: list[list[tuple[Scenario, list[Target]]]] = []
     for scenario in SCENARIOS:
-        if only and scenario.key not in only:
+        if only and scenario.key.upper() not in only:
             continue
         say(f"== {scenario.key}: {scenario.title}")
         results[scenario.key] = {}
         runnable = []
-        for target in found:
+        for target in by_org[scenario.org]:
+            if target.name in scenario.unsupported:
+                note = scenario.unsupported[target.name]
+                results[scenario.key][target.name] = {"supported": False, "note": note}
+                continue
             problem = measure(scenario, target, size)
             if problem:
                 results[scenario.key][target.name] = problem
             else:
                 runnable.append(target)
-        results[scenario.key].update(drive(scenario, runnable, servers, size, workdir))
+        joins = groups and scenario.group and groups[-1][0][0].group == scenario.group
+        if joins:
+            groups[-1].append((scenario, runnable))
+        else:
+            groups.append([(scenario, runnable)])
+    for group in groups:
+        say("== driving " + ", ".join(scenario.key for scenario, _ in group))
+        for key, by_target in drive(group, servers, size, workdir).items():
+            results[key].update(by_target)
     return results
+
+
+def capture_plans(
+    results: dict[str, Any], by_org: dict[str, list[Target]], size: Sizes, dbname: str
+) -> dict[str, dict[str, Any]]:
+    """For S2 and S2c when they ran: the filtering SQL of one of axon-scim's requests
+    and its EXPLAIN (ANALYZE, BUFFERS) on the bench database."""
+    from urllib.parse import parse_qs, urlsplit
+
+    plans = {}
+    for scenario in SCENARIOS:
+        if scenario.key not in ("S2", "S2c") or scenario.key not in results:
+            continue
+        target = next(t for t in by_org[scenario.org] if t.name == "ours")
+        _, path, _ = scenario.build(target, size)[0][0]
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=60)
+        conn.request("GET", path, headers={**target.headers(), custom_attr.SQL_HEADER: "1"})
+        response = conn.getresponse()
+        response.read()
+        statements = custom_attr.captured_sql(response.headers)
+        conn.close()
+        plan = custom_attr.explain(dbname, statements)
+        sql = next((s for s in statements if "EXISTS" in s.upper()), "")
+        flt = parse_qs(urlsplit(path).query).get("filter", [""])[0]
+        plans[scenario.key] = {"filter": flt, "sql": sql, "plan": plan}
+        say(f"  {scenario.key} plan:\n{plan}")
+    return plans
 
 
 def run_extras(only: list[str], ctx: Context) -> dict[str, Any]:
@@ -288,9 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         ours = seed("ours", size.mode, workdir)
         djscim2 = seed("djscim2", size.mode, workdir) if args.djscim2 else None
         say("== starting gunicorn")
-        servers, found = start_servers(size, ours, djscim2)
+        servers, by_org = start_servers(size, ours, djscim2)
         try:
-            results = run_scenarios(args.only, found, servers, size, workdir)
+            results = run_scenarios(args.only, by_org, servers, size, workdir)
+            plans = capture_plans(results, by_org, size, db_name("ours", size.mode))
             ctx = Context(servers["ours"].port, ours["token"], size, say, workdir, ours)
             extras = run_extras(args.only, ctx)
         finally:
@@ -304,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         seeding={"ours": ours, "django_scim2": djscim2},
         extras=extras,
     )
+    if plans:
+        document["plans"] = plans
     write(document, args, started)
     return 0
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from bench import data
+from bench import custom_attr, data
 from bench.config import ORG_SLUGS, Sizes
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -39,6 +39,7 @@ class Target:
     group_id: Callable[[int], str]
     big_group_id: str
     query: str = ""  # appended to every path (the floor's ?org=)
+    slug: str = SLUG  # the organization's, whose users' data the requests name
 
     def path(self, path: str, params: str = "") -> str:
         params = "&".join(p for p in (params, self.query) if p)
@@ -65,6 +66,11 @@ class Scenario:
     concurrency: int = 4
     rss: bool = False
     notes: dict[str, str] = field(default_factory=dict)
+    org: str = SLUG  # the organization whose data and token it uses
+    # Implementations left out without a try, and why.
+    unsupported: dict[str, str] = field(default_factory=dict)
+    # Consecutive scenarios of one group are driven in interleaved rounds (compared).
+    group: str = ""
 
 
 def _mangle(text: str, rng: random.Random) -> str:
@@ -99,8 +105,15 @@ def s1(target: Target, size: Sizes) -> list[list[Request]]:
 
 def s2(target: Target, size: Sizes) -> list[list[Request]]:
     rng = random.Random(2)
-    emails = [data.work_email(SLUG, rng.randrange(size.users)) for _ in range(size.requests)]
+    emails = [data.work_email(target.slug, rng.randrange(size.users)) for _ in range(size.requests)]
     return [[_filter(target, f'emails[type eq "work"].value eq "{email}"') for email in emails]]
+
+
+def s2c(target: Target, size: Sizes) -> list[list[Request]]:
+    # Organization B's own attribute (``bench.custom_attr``), a value per request as S2.
+    rng = random.Random(3)
+    values = [custom_attr.value(rng.randrange(size.users)) for _ in range(size.requests)]
+    return [[_filter(target, f'{custom_attr.KEY} eq "{value}"') for value in values]]
 
 
 def s3(target: Target, size: Sizes) -> list[list[Request]]:
@@ -239,7 +252,32 @@ def s9(target: Target, size: Sizes) -> list[list[Request]]:
 
 SCENARIOS = [
     Scenario("S1", 'GET /Users?filter=userName eq "..." (any case)', s1, _list_of(1)),
-    Scenario("S2", 'GET /Users?filter=emails[type eq "work"].value eq "..."', s2, _list_of(1)),
+    Scenario(
+        "S2",
+        'GET /Users?filter=emails[type eq "work"].value eq "..."',
+        s2,
+        _list_of(1),
+        group="S2",
+    ),
+    Scenario(
+        "S2b",
+        'GET /Users?filter=emails[type eq "work"].value eq "..." in organization B',
+        s2,
+        _list_of(1),
+        org=custom_attr.SLUG,
+        unsupported={"django_scim2": "compared in organization A (S2)"},
+        group="S2",
+    ),
+    Scenario(
+        "S2c",
+        f'GET /Users?filter=urn:...:{custom_attr.SLUG}:2.0:User:{custom_attr.NAME} eq "..."'
+        " (organization B's own attribute)",
+        s2c,
+        _list_of(1),
+        org=custom_attr.SLUG,
+        unsupported={"django_scim2": "django-scim2 has no custom attributes"},
+        group="S2",
+    ),
     Scenario("S3", "GET /Users?startIndex=<middle>&count=100", s3, _list_of(100)),
     Scenario("S7", "GET /Groups/{big}?excludedAttributes=members", s7, check_s7),
     Scenario("S8", "GET /Groups/{big} with all members", s8, check_s8, rss=True),
@@ -255,7 +293,7 @@ SCENARIOS = [
     Scenario("S5", "PATCH /Users/{id} (Entra's multi-op replace)", s5, None),
     Scenario("S6", "PATCH /Groups/{id}: add 100 members, then remove them", s6, None),
 ]
-ORDER = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
+ORDER = ["S1", "S2", "S2b", "S2c", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
 
 
 def parse_body(raw: bytes) -> Any:

@@ -295,8 +295,13 @@ def prepare_ours() -> dict[str, Any]:
         log(f"removed {removed:,} rows left by an earlier run's S4")
     orgs = {org.slug: org for org in Organization.objects.filter(slug__in=ORG_SLUGS)}
     _, secret = issue_token(orgs[ORG_SLUGS[0]], label="bench")
+    _, secret_b = issue_token(orgs[ORG_SLUGS[1]], label="bench")  # S2c's
     map_limits_group(orgs[ORG_SLUGS[0]])
-    return {"token": secret, "org_ids": {slug: orgs[slug].pk for slug in ORG_SLUGS}}
+    return {
+        "token": secret,
+        "token_b": secret_b,
+        "org_ids": {slug: orgs[slug].pk for slug in ORG_SLUGS},
+    }
 
 
 def map_limits_group(organization: Any) -> None:
@@ -472,6 +477,11 @@ def main(argv: list[str]) -> int:
         setup_django(settings_module)
         migrate()
         seed(size)
+    if impl == "ours":
+        # S2c's custom attribute values, added in place to a database seeded without them.
+        from bench.custom_attr import seed_values
+
+        seed_values(size.users)
     fixtures = prepare()
     fixtures["reused"] = reused
     fixtures["seconds"] = round(time.monotonic() - started, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
@@ -12,8 +13,12 @@ from axon_scim import services
 from axon_scim.adapter import SESSION_ORGANIZATION_KEY
 from axon_scim.audit import Actor
 from axon_scim.extension_models import CustomAttribute, ScimExtensionValue
-from axon_scim.models import AuditEvent, Organization
+from axon_scim.extensions import resource_type
+from axon_scim.models import AuditEvent, Organization, ScimUser
 from axon_scim.protocol.errors import InvalidValueError
+from axon_scim.protocol.filter import parse_filter
+from axon_scim.protocol.schemas import USER_RESOURCE
+from axon_scim.querying import compile_filter
 from axon_scim.services.custom_attributes import declare_custom_attribute
 
 from .conftest import ScimClient, provision, requires_postgresql
@@ -267,3 +272,31 @@ def test_an_organization_urn_that_is_another_schemas_is_refused(
     schemas = [s["id"] for s in scim.get("Schemas").json()["Resources"]]
     assert schemas.count(ENTERPRISE) == 1
     assert "zone" not in {a["name"] for a in scim.get(f"Schemas/{ENTERPRISE}").json()["attributes"]}
+
+
+@requires_postgresql
+@pytest.mark.django_db
+def test_equality_on_an_organizations_user_attribute_uses_the_digest_index(
+    org: Organization,
+) -> None:
+    """Issue 9: the filter bench S2c times looks its value up through an index, no scan."""
+    declare_custom_attribute(org, Actor(label="test"), name="costCenter", type="string")
+    users = ScimUser.objects.bulk_create(
+        ScimUser(organization=org, user_name=f"u{n}", user_name_lower=f"u{n}") for n in range(3000)
+    )
+    key = f"{urn(org)}:costCenter"
+    rows = [
+        ScimExtensionValue(organization=org, user=user, key=key, text=f"CC-{n:06d}")
+        for n, user in enumerate(users)
+    ]
+    for row in rows:
+        row.derive_lookup_columns()
+    ScimExtensionValue.objects.bulk_create(rows)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE axon_scim_scimuser, axon_scim_scimextensionvalue")
+    resource = resource_type(USER_RESOURCE, org)
+    condition = compile_filter(parse_filter(f'{key} eq "cc-000017"'), resource, organization=org)
+    found = ScimUser.objects.for_tenant(org).filter(condition)
+    assert list(found.values_list("user_name", flat=True)) == ["u17"]
+    plan = found.explain()
+    assert "axon_scim_ext_digest" in plan and "Seq Scan" not in plan, plan
