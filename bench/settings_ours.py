@@ -30,3 +30,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"axon_scim": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# S1..S12 measure the core schemas: the demo's host-declared extension would add a read
+# of custom attribute rows to every user request. S2c declares its own per organization.
+AXON_SCIM: dict[str, object] = {}
