@@ -114,7 +114,8 @@ def _locked_context(user: ScimUser, resource: ResourceType) -> UserContext:
         "         WHERE v.organization_id = %s AND v.user_id = %s),"
         "        (SELECT json_agg(json_build_array(m.group_id, g.display_name)"
         "                         ORDER BY g.display_name_lower)"
-        f"         FROM {members} m JOIN {groups} g ON g.id = m.group_id"
+        f"         FROM {members} m JOIN {groups} g"
+        "           ON g.id = m.group_id AND g.organization_id = m.organization_id"
         "         WHERE m.organization_id = %s AND m.user_id = %s)"
     )
     with connection.cursor() as cursor:

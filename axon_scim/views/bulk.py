@@ -114,6 +114,60 @@ def durable_by_the_answer() -> Iterator[None]:
             cursor.execute("SELECT txid_current()")
 
 
+# Creations per batch: a batch's row locks (its new userNames) are held until it commits.
+BATCH_SIZE = 100
+
+
+class _BatchBroken(Exception):
+    """The batch's transaction can commit nothing more: its operations run again alone."""
+
+
+def _aborted() -> bool:
+    """Whether PostgreSQL refuses all but a rollback in the transaction under way."""
+    connection = connections[router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return False
+    from psycopg.pq import TransactionStatus  # psycopg is there only with PostgreSQL
+
+    return bool(connection.connection.info.transaction_status == TransactionStatus.INERROR)
+
+
+def _batchable(operation: BulkOperation) -> bool:
+    """A user creation that no other operation's outcome changes: it may share a transaction."""
+    return (
+        operation.method == "POST"
+        and operation.resource is not None
+        and operation.resource.name == "User"
+        and operation.error is None
+        and operation.version is None
+        and not operation.references
+    )
+
+
+def _batches(steps: list[Step]) -> Iterator[Step | list[BulkOperation]]:
+    """The steps in order: cycles whole, runs of batchable operations (at most ``BATCH_SIZE``)
+    together, every other operation alone."""
+    group: list[BulkOperation] = []
+    for step in steps:
+        if step.cyclic:
+            if group:
+                yield group
+            group = []
+            yield step
+            continue
+        for operation in step.operations:
+            if _batchable(operation) and len(group) < BATCH_SIZE:
+                group.append(operation)
+                continue
+            if group:
+                yield group
+            group = [operation] if _batchable(operation) else []
+            if not group:
+                yield [operation]
+    if group:
+        yield group
+
+
 class _CycleBroken(Exception):
     """One operation of a cycle failed with ``error``, so the whole cycle rolls back."""
 
@@ -156,13 +210,39 @@ class BulkRun:
         def stopped() -> bool:
             return fail_on_errors is not None and self.errors >= fail_on_errors
 
-        for step in steps:
-            if step.cyclic:
-                if stopped():
-                    return
-                self._run_cycle(step)
-                continue
-            for operation in step.operations:
+        for unit in _batches(steps):
+            if stopped():
+                return
+            if isinstance(unit, Step):
+                self._run_cycle(unit)
+            elif len(unit) > 1:
+                self._run_batch(unit, stopped)
+            else:
+                self._record(self._run(unit[0]))
+
+    def _run_batch(self, group: list[BulkOperation], stopped: Callable[[], bool]) -> None:
+        """Independent user creations in one transaction, each in its own savepoint.
+
+        Each still applies whole or not at all (the service's ``audited`` block
+        is a savepoint; a failed one rolls back alone, its event with it) and is
+        answered as it would be alone; the batch commits once and seals its
+        events, one per creation, under one hold of the audit-chain head. Should
+        the batch itself fail (its commit), its operations run again one by one.
+        """
+        results, errors, created = len(self.results), self.errors, dict(self.created)
+        failed = set(self.failed)
+        try:
+            with audited(self.organization):
+                for operation in group:
+                    if stopped():
+                        break
+                    self._record(self._run(operation))
+                    if _aborted():  # a failure outside the operation's savepoint
+                        raise _BatchBroken
+        except Exception:  # nothing of the batch was committed
+            del self.results[results:]
+            self.errors, self.created, self.failed = errors, created, failed
+            for operation in group:
                 if stopped():
                     return
                 self._record(self._run(operation))
