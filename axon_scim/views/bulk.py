@@ -14,6 +14,11 @@ The one exception is a cycle of references (section 3.7.1): its resources
 are created, then linked, in a single transaction, so that the cycle is
 applied whole or not at all; when one of its operations fails, all fail.
 
+Consecutive user creations that name no ``bulkId:`` (an import) share a
+transaction, ``BATCH_SIZE`` at most, each in a savepoint of its own: they
+apply and fail one by one as alone, their audit events are sealed together,
+and they become visible together when the batch commits.
+
 A host's ``ATOMIC_REQUESTS`` does not wrap this view: the operations commit
 one by one, so a long Bulk never holds the locks of those it has done.
 """
@@ -89,7 +94,7 @@ def durable_by_the_answer() -> Iterator[None]:
     client's only news of its operations, so they commit with
     ``synchronous_commit`` off, and one commit with the connection's own
     setting back waits, before the answer, for the WAL of all of them: each
-    operation is still its own transaction, seen by others as it commits, and
+    operation (or batch) is still a transaction, seen by others as it commits, and
     durable by the time the client learns of it, as a request alone is. After
     a crash before the answer the last operations may be lost, never half
     applied; the client, with no answer, must look anyway.
