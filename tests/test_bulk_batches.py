@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 
 from axon_scim import signals
 from axon_scim.audit import SYSTEM, audited, record_event, verify_chain
@@ -126,6 +127,18 @@ def test_a_change_rolled_back_inside_another_takes_its_events_with_it(org: Organ
         ("test.kept", "3"),
     ]
     assert verify_chain(org).ok
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_that_postgresql_refuses_is_seen_as_aborted() -> None:
+    with transaction.atomic():
+        assert not bulk_view._aborted()
+        with pytest.raises(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")  # no savepoint: the whole transaction is lost
+        assert bulk_view._aborted()
+        transaction.set_rollback(True)
+    assert not bulk_view._aborted()
 
 
 def operation(index: int, method: str = "POST", **fields: Any) -> BulkOperation:

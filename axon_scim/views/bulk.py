@@ -132,9 +132,8 @@ def _aborted() -> bool:
     connection = connections[router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql" or connection.connection is None:
         return False
-    from psycopg.pq import TransactionStatus  # psycopg is there only with PostgreSQL
-
-    return bool(connection.connection.info.transaction_status == TransactionStatus.INERROR)
+    # psycopg's TransactionStatus, by name: axon_scim does not import its optional psycopg.
+    return bool(connection.connection.info.transaction_status.name == "INERROR")
 
 
 def _batchable(operation: BulkOperation) -> bool:
