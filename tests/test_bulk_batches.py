@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from axon_scim import signals
 from axon_scim.audit import SYSTEM, audited, record_event, verify_chain
-from axon_scim.models import AuditEvent, Organization, ScimUser
+from axon_scim.models import AuditChain, AuditEvent, Organization, ScimUser
 from axon_scim.protocol.bulk import BulkOperation, Step
 from axon_scim.protocol.schemas import GROUP_RESOURCE, USER_RESOURCE
 from axon_scim.views import bulk as bulk_view
@@ -67,6 +68,18 @@ def test_a_failing_creation_in_a_batch_rolls_back_alone(
     assert created_events(org) == ["taken@example.com", "a@example.com", "d@example.com"]
     assert provisioned == ["a@example.com", "d@example.com"]
     assert verify_chain(org).ok
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_the_audit_chain_head_once(scim: ScimClient, org: Organization) -> None:
+    provision(scim, "first@example.com")  # the chain head exists
+    head = AuditChain._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        results = run(scim, *[post_user(f"u{k}", f"u{k}@example.com") for k in range(5)])
+    assert [result["status"] for result in results] == ["201"] * 5
+    reads = [q["sql"] for q in queries if head in q["sql"] and q["sql"].startswith("SELECT")]
+    assert len(reads) == 1, reads  # alone, each creation would take it
+    assert len(created_events(org)) == 6 and verify_chain(org).ok
 
 
 @pytest.mark.django_db
