@@ -130,11 +130,17 @@ def audited(organization: Organization) -> Iterator[None]:
     outermost = not stack
     if outermost:
         stack.append([])
+    mark = len(stack[-1])
     try:
         with transaction.atomic():
             yield
             if outermost:
                 _seal(organization, stack[-1])
+    except BaseException:
+        # Inside another change, this one rolled back to its savepoint alone (a Bulk batch
+        # goes on with the next operation): its events go with it.
+        del stack[-1][mark:]
+        raise
     finally:
         if outermost:
             stack.pop()

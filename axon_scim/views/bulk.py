@@ -14,6 +14,11 @@ The one exception is a cycle of references (section 3.7.1): its resources
 are created, then linked, in a single transaction, so that the cycle is
 applied whole or not at all; when one of its operations fails, all fail.
 
+Consecutive user creations that name no ``bulkId:`` (an import) share a
+transaction, ``BATCH_SIZE`` at most, each in a savepoint of its own: they
+apply and fail one by one as alone, their audit events are sealed together,
+and they become visible together when the batch commits.
+
 A host's ``ATOMIC_REQUESTS`` does not wrap this view: the operations commit
 one by one, so a long Bulk never holds the locks of those it has done.
 """
@@ -90,7 +95,7 @@ def durable_by_the_answer() -> Iterator[None]:
     client's only news of its operations, so they commit with
     ``synchronous_commit`` off, and one commit with the connection's own
     setting back waits, before the answer, for the WAL of all of them: each
-    operation is still its own transaction, seen by others as it commits, and
+    operation (or batch) is still a transaction, seen by others as it commits, and
     durable by the time the client learns of it, as a request alone is. After
     a crash before the answer the last operations may be lost, never half
     applied; the client, with no answer, must look anyway.
@@ -113,6 +118,59 @@ def durable_by_the_answer() -> Iterator[None]:
             # A transaction given an id commits with a WAL record of its own, and waits
             # until the WAL up to it, every operation's included, is safe.
             cursor.execute("SELECT txid_current()")
+
+
+# Creations per batch: a batch's row locks (its new userNames) are held until it commits.
+BATCH_SIZE = 100
+
+
+class _BatchBroken(Exception):
+    """The batch's transaction can commit nothing more: its operations run again alone."""
+
+
+def _aborted() -> bool:
+    """Whether PostgreSQL refuses all but a rollback in the transaction under way."""
+    connection = connections[router.db_for_write(ScimUser) or DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return False
+    # psycopg's TransactionStatus, by name: axon_scim does not import its optional psycopg.
+    return bool(connection.connection.info.transaction_status.name == "INERROR")
+
+
+def _batchable(operation: BulkOperation) -> bool:
+    """A user creation that no other operation's outcome changes: it may share a transaction."""
+    return (
+        operation.method == "POST"
+        and operation.resource is not None
+        and operation.resource.name == "User"
+        and operation.error is None
+        and operation.version is None
+        and not operation.references
+    )
+
+
+def _batches(steps: list[Step]) -> Iterator[Step | list[BulkOperation]]:
+    """The steps in order: cycles whole, runs of batchable operations (at most ``BATCH_SIZE``)
+    together, every other operation alone."""
+    group: list[BulkOperation] = []
+    for step in steps:
+        if step.cyclic:
+            if group:
+                yield group
+            group = []
+            yield step
+            continue
+        for operation in step.operations:
+            if _batchable(operation) and len(group) < BATCH_SIZE:
+                group.append(operation)
+                continue
+            if group:
+                yield group
+            group = [operation] if _batchable(operation) else []
+            if not group:
+                yield [operation]
+    if group:
+        yield group
 
 
 class _CycleBroken(Exception):
@@ -157,13 +215,39 @@ class BulkRun:
         def stopped() -> bool:
             return fail_on_errors is not None and self.errors >= fail_on_errors
 
-        for step in steps:
-            if step.cyclic:
-                if stopped():
-                    return
-                self._run_cycle(step)
-                continue
-            for operation in step.operations:
+        for unit in _batches(steps):
+            if stopped():
+                return
+            if isinstance(unit, Step):
+                self._run_cycle(unit)
+            elif len(unit) > 1:
+                self._run_batch(unit, stopped)
+            else:
+                self._record(self._run(unit[0]))
+
+    def _run_batch(self, group: list[BulkOperation], stopped: Callable[[], bool]) -> None:
+        """Independent user creations in one transaction, each in its own savepoint.
+
+        Each still applies whole or not at all (the service's ``audited`` block
+        is a savepoint; a failed one rolls back alone, its event with it) and is
+        answered as it would be alone; the batch commits once and seals its
+        events, one per creation, under one hold of the audit-chain head. Should
+        the batch itself fail (its commit), its operations run again one by one.
+        """
+        results, errors, created = len(self.results), self.errors, dict(self.created)
+        failed = set(self.failed)
+        try:
+            with audited(self.organization):
+                for operation in group:
+                    if stopped():
+                        break
+                    self._record(self._run(operation))
+                    if _aborted():  # a failure outside the operation's savepoint
+                        raise _BatchBroken
+        except Exception:  # nothing of the batch was committed
+            del self.results[results:]
+            self.errors, self.created, self.failed = errors, created, failed
+            for operation in group:
                 if stopped():
                     return
                 self._record(self._run(operation))
