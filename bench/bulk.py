@@ -40,7 +40,9 @@ def _bodies(tag: str) -> list[dict[str, Any]]:
     return [okta_user(f"new-{tag}{run}-{k}@{SLUG}.example.com", k, run) for k in range(COUNT)]
 
 
-def send(port: int, token: str, path: str, body: Any) -> tuple[float, int, bytes, float]:
+def send(
+    port: int, token: str, path: str, body: Any, method: str = "POST"
+) -> tuple[float, int, bytes, float]:
     """One request: seconds, status, body, and the SQL queries it ran (X-Bench-Queries)."""
     headers = {
         "Authorization": f"Bearer {token}",
@@ -51,7 +53,7 @@ def send(port: int, token: str, path: str, body: Any) -> tuple[float, int, bytes
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     try:
-        conn.request("POST", "/scim/v2" + path, body=json.dumps(body).encode(), headers=headers)
+        conn.request(method, "/scim/v2" + path, body=json.dumps(body).encode(), headers=headers)
         response = conn.getresponse()
         content = response.read()
         queries = float(response.getheader("X-Bench-Queries") or 0)

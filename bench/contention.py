@@ -22,9 +22,7 @@ least 0.7x the spread load's req/s.
 
 from __future__ import annotations
 
-import http.client
 import itertools
-import json
 import statistics
 import threading
 import time
@@ -32,6 +30,7 @@ from collections import Counter
 from typing import Any
 
 from bench import data, tenants
+from bench.bulk import send
 from bench.config import PG_BASE, db_name
 from bench.scenarios import PATCH_SCHEMA, okta_user
 from bench.servers import Server
@@ -46,25 +45,6 @@ HALF = tenants.CONTENTION.small_groups // 2
 # New userNames: unique in a run, and across runs (the next seeding removes "new-" users).
 RUN = time.strftime("%H%M%S")
 SERIAL = itertools.count()
-
-
-def _send(port: int, token: str, method: str, path: str, body: Any) -> tuple[float, int, float]:
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Accept": "application/scim+json",
-        "Content-Type": "application/scim+json",
-        "Connection": "close",
-    }
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    try:
-        conn.request(method, "/scim/v2" + path, body=json.dumps(body).encode(), headers=headers)
-        response = conn.getresponse()
-        response.read()
-        queries = float(response.getheader("X-Bench-Queries") or 0)
-        return time.perf_counter() - started, response.status, queries
-    finally:
-        conn.close()
 
 
 def _members(op: str, slug: str, g: int) -> dict[str, Any]:
@@ -98,7 +78,7 @@ def _client(
             ("PATCH", "PATCH", path, _members("add", slug, g)),
             ("PATCH", "PATCH", path, _members("remove", slug, g)),
         ):
-            seconds, status, queries = _send(port, token, method, target, body)
+            seconds, status, _, queries = send(port, token, target, body, method)
             samples.append((kind, seconds, status, queries))
         loop += 1
 

@@ -7,6 +7,9 @@ Every service takes its row locks in this one order, so that no two changes
 can ever wait for each other in a cycle (a deadlock). A service may skip a
 level, but never goes back to an earlier one:
 
+0. the **organization** row, FOR NO KEY UPDATE, only to declare one of its
+   own custom attributes (``declare_custom_attribute``: the count against
+   the limit and the insert), which then takes nothing but the chain head;
 1. **SCIM groups**, by primary key (``lock_group``, ``lock_groups``);
 2. **SCIM users**, by id (``lock_user``, ``lock_users``): a membership change
    locks every user it may add or remove, all at once, before it changes a
