@@ -352,6 +352,13 @@ class GroupRenderer:
         """The start of a member's ``$ref``, by its ``type``."""
         return {"User": f"{self.base_url}/Users/", "Group": f"{self.base_url}/Groups/"}
 
+    def _organization(self) -> int:
+        # Members are read through their organization (one shard); without it every read
+        # would silently find none.
+        if self.organization_id is None:
+            raise ValueError("GroupRenderer needs organization_id to read members.")
+        return self.organization_id
+
     def members_json(self, group_id: UUID) -> str:
         """The group's ``members`` as JSON text, the same values ``members_of`` gives.
 
@@ -360,9 +367,9 @@ class GroupRenderer:
         """
         urls = self.member_bases()
         if connection.vendor == "postgresql":
-            return _members_json_in_sql(self.organization_id, group_id, urls)
+            return _members_json_in_sql(self._organization(), group_id, urls)
         rows = (
-            _with_members(ScimMembership.objects.filter(group_id=group_id), self.organization_id)
+            _with_members(ScimMembership.objects.filter(group_id=group_id), self._organization())
             .order_by("id")
             .values_list("user_id", "member_user__display_name", "member_group_id", "member__name")
         )
@@ -385,7 +392,7 @@ class GroupRenderer:
         out: dict[UUID, list[dict[str, Any]]] = {gid: [] for gid in group_ids}
         rows = (
             _with_members(
-                ScimMembership.objects.filter(group_id__in=group_ids), self.organization_id
+                ScimMembership.objects.filter(group_id__in=group_ids), self._organization()
             )
             .order_by("group_id", "id")
             .values_list(
@@ -411,7 +418,7 @@ class GroupRenderer:
         return out
 
 
-def _with_members(rows: Any, organization_id: int | None) -> Any:
+def _with_members(rows: Any, organization_id: int) -> Any:
     """Membership rows of the organization, joined to their user or group within it.
 
     The joins name the organization as well as the id (FilteredRelation), so
@@ -477,7 +484,7 @@ def members_from_sql(connection: BaseDatabaseWrapper) -> str:
     )
 
 
-def _members_json_in_sql(organization_id: int | None, group_id: UUID, urls: dict[str, str]) -> str:
+def _members_json_in_sql(organization_id: int, group_id: UUID, urls: dict[str, str]) -> str:
     """``members_json`` built by PostgreSQL: one row of text, no Python per member."""
     sql = (
         f"SELECT string_agg({MEMBER_ITEM_SQL}, ',' ORDER BY m.id)"
